@@ -1,0 +1,35 @@
+// The command table: every command, one line each. Adding a command is one new cmd_*.cc file and
+// one line here.
+#include "cli/command.h"
+
+namespace cloudcoop::cli {
+
+extern const CommandSpec kCheckCommand;
+extern const CommandSpec kCompletionCommand;
+extern const CommandSpec kConfigGetCommand;
+extern const CommandSpec kConfigInitCommand;
+extern const CommandSpec kConfigSetCommand;
+extern const CommandSpec kConfigShowCommand;
+extern const CommandSpec kConfigValidateCommand;
+extern const CommandSpec kHelpCommand;
+extern const CommandSpec kVersionCommand;
+
+const std::vector<const CommandSpec*>& AllCommands() {
+  static const std::vector<const CommandSpec*> commands = {
+      // Security
+      &kCheckCommand,
+      // Configuration
+      &kConfigInitCommand,
+      &kConfigShowCommand,
+      &kConfigGetCommand,
+      &kConfigSetCommand,
+      &kConfigValidateCommand,
+      // Other
+      &kCompletionCommand,
+      &kHelpCommand,
+      &kVersionCommand,
+  };
+  return commands;
+}
+
+}  // namespace cloudcoop::cli
