@@ -25,7 +25,7 @@ std::string_view StatusCodeName(StatusCode code) {
   return "UNKNOWN";
 }
 
-Status::Status(StatusCode code, std::string message, std::source_location where)
+Status::Status(StatusCode code, std::string message, SourceLocation where)
     : code_(code), message_(std::move(message)), file_(where.file_name()), line_(where.line()) {}
 
 Status Status::Annotate(std::string_view context) const {
@@ -48,7 +48,7 @@ std::string ErrnoName(int err) {
   return name != nullptr ? std::string(name) : std::to_string(err);
 }
 
-Status ErrnoError(int err, std::string operation, std::source_location where) {
+Status ErrnoError(int err, std::string operation, SourceLocation where) {
   StatusCode code = StatusCode::kInternal;
   switch (err) {
     case EPERM:

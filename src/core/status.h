@@ -9,13 +9,24 @@
 
 #include <cassert>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 
 namespace cloudcoop {
+
+// Where a Status was made. Like std::source_location, which clang 14 (Debian 12) cannot compile
+// with libstdc++ 12; the builtins work in both g++ and clang.
+struct SourceLocation {
+  static constexpr SourceLocation current(const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+    return SourceLocation{file, line};
+  }
+  const char* file_name() const { return file; }
+  int line() const { return line_; }
+  const char* file = "";
+  int line_ = 0;
+};
 
 enum class StatusCode {
   kOk = 0,
@@ -40,7 +51,7 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message,
-         std::source_location where = std::source_location::current());
+         SourceLocation where = SourceLocation::current());
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -76,7 +87,7 @@ inline Status OkStatus() { return Status(); }
 
 #define CLOUDCOOP_STATUS_FACTORY(Name, Code)                                               \
   inline Status Name(std::string message,                                                  \
-                     std::source_location where = std::source_location::current()) {       \
+                     SourceLocation where = SourceLocation::current()) {       \
     return Status(StatusCode::Code, std::move(message), where);                            \
   }
 CLOUDCOOP_STATUS_FACTORY(InvalidArgumentError, kInvalidArgument)
@@ -97,7 +108,7 @@ CLOUDCOOP_STATUS_FACTORY(CheckFailedError, kCheckFailed)
 // An error from a failed system call: "<operation>: <strerror> (errno NAME)". The code follows the
 // errno (EACCES/EPERM -> kPermissionDenied, ENOENT -> kNotFound, EEXIST -> kAlreadyExists, ...).
 Status ErrnoError(int err, std::string operation,
-                  std::source_location where = std::source_location::current());
+                  SourceLocation where = SourceLocation::current());
 
 // "EPERM", "ENOENT", ... for messages and tests; the number for unknown values.
 std::string ErrnoName(int err);
