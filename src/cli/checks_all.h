@@ -10,7 +10,7 @@
 namespace cloudcoop::cli {
 
 void RegisterAllChecks(policy::CheckRegistry& registry);
-// CLOUDCOOP_STATE_DIR, else /var/lib/cloudcoop.
+// CLOUDCOOP_STATE_DIR, else /var/lib/cloudcoop (kept for callers; see core/paths.h).
 std::string StateDirFromEnv();
 
 }  // namespace cloudcoop::cli
