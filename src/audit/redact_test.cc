@@ -1,0 +1,185 @@
+// Redaction of secret values and token shapes, whole and streamed.
+#include "audit/redact.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace cloudcoop::audit {
+namespace {
+
+const char* kAnthropic = "sk-ant-api03-Zx9kQ2mN8pL4vR7tY1wE6uI3oP5aS0dF-gH_jK";
+const char* kGithub = "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
+
+TEST(RedactTest, TokenShapes) {
+  Redactor r;
+  struct Case {
+    std::string secret;
+    std::string what;
+  };
+  std::vector<Case> cases = {
+      {kAnthropic, "anthropic-key"},
+      {"sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z_AbCd", "openai-key"},
+      {"sk-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAbCdEfGh", "api-key"},
+      {kGithub, "github-token"},
+      {"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "github-token"},
+      {"glpat-aB3dE6gH9jK2mN5pQ8sT", "gitlab-token"},
+      {"AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "google-api-key"},
+      {"ya29.a0AfH6SMBx1y2z3-abcdefghijklmnop_qrstuvwxyz", "google-oauth-token"},
+      {"xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "slack-token"},
+      {"AKIAIOSFODNN7EXAMPLE", "aws-access-key-id"},
+      {"npm_abcdefghijklmnopqrstuvwxyz0123456789", "npm-token"},
+      {"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+       "jwt"},
+  };
+  for (const auto& c : cases) {
+    std::string text = "before " + c.secret + " after";
+    EXPECT_EQ(r.Redact(text), "before [REDACTED:" + c.what + "] after") << c.secret;
+    EXPECT_EQ(r.Redact(c.secret), "[REDACTED:" + c.what + "]") << c.secret;
+  }
+}
+
+TEST(RedactTest, AssignmentsAndBearer) {
+  Redactor r;
+  EXPECT_EQ(r.Redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            "aws_secret_access_key = [REDACTED:aws-secret-key]");
+  EXPECT_EQ(r.Redact("export GITHUB_TOKEN=abc123def456ghi"), "export GITHUB_TOKEN=[REDACTED:token]");
+  EXPECT_EQ(r.Redact(R"({"password": "correct horse"})"), R"({"password": "correct horse"})")
+      << "a value with a space is cut at the space; 'correct' is too short to be one";
+  EXPECT_EQ(r.Redact(R"({"password": "hunter2hunter2"})"), R"({"password": "[REDACTED:password]"})");
+  EXPECT_EQ(r.Redact("Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123"),
+            "Authorization: Bearer [REDACTED:bearer-token]");
+}
+
+TEST(RedactTest, PrivateKeyBlock) {
+  Redactor r;
+  std::string key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
+                    "AAAAAAAAABAAAAMwAAAAtzc2gtZWQyNTUxOQ\n-----END OPENSSH PRIVATE KEY-----";
+  EXPECT_EQ(r.Redact("x\n" + key + "\ny"), "x\n[REDACTED:private-key]\ny");
+  EXPECT_EQ(r.Redact("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"),
+            "[REDACTED:private-key]") << "an unterminated block is masked to the end";
+  std::string cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+  EXPECT_EQ(r.Redact(cert), cert) << "certificates are public";
+  EXPECT_EQ(r.Redact("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF\n-----END PGP PRIVATE KEY BLOCK-----"),
+            "[REDACTED:private-key]");
+}
+
+TEST(RedactTest, OrdinaryTextIsLeftAlone) {
+  Redactor r;
+  for (std::string text : {"task-management-system-for-everyone-in-the-world", "max_tokens: 4096",
+                           "the secret is out", "tokenizer=bert-base-uncased", "see https://example.com/a-b-c",
+                           "Secrets Manager", "sk-learn is a nickname", "AKIA is a prefix",
+                           "cloudcoop audit --since 10m --type exec", "[REDACTED:token] stays as it is"}) {
+    EXPECT_EQ(r.Redact(text), text);
+  }
+  std::string masked = "GITHUB_TOKEN=[REDACTED:config-value]";
+  EXPECT_EQ(r.Redact(masked), masked) << "an existing mask is not masked again";
+}
+
+TEST(RedactTest, LiteralSecrets) {
+  Redactor r;
+  EXPECT_TRUE(r.AddSecret("MY_KEY", "plain-looking-value-42"));
+  EXPECT_FALSE(r.AddSecret("SHORT", "abc")) << "too short: would mask ordinary words";
+  EXPECT_EQ(r.Redact("x plain-looking-value-42 y plain-looking-value-4"),
+            "x [REDACTED:MY_KEY] y plain-looking-value-4");
+  std::vector<std::string> too_short;
+  std::map<std::string, std::string> env = {{"A", "another-secret-value"}, {"B", "1"}, {"C", ""}};
+  r.AddEnvSecrets({"A", "B", "C", "D"},
+                  [&](const char* n) -> const char* { return env.count(n) ? env[n].c_str() : nullptr; }, &too_short);
+  EXPECT_EQ(too_short, std::vector<std::string>{"B"});
+  EXPECT_EQ(r.secret_count(), 2u);
+  EXPECT_EQ(r.Redact("another-secret-value"), "[REDACTED:A]");
+}
+
+TEST(RedactTest, LongerSecretContainingAShorterOneWins) {
+  Redactor r;
+  ASSERT_TRUE(r.AddSecret("SHORT", "abcdefgh12"));
+  ASSERT_TRUE(r.AddSecret("LONG", "abcdefgh12345678"));
+  EXPECT_EQ(r.Redact("abcdefgh12345678 abcdefgh12"), "[REDACTED:LONG] [REDACTED:SHORT]");
+}
+
+std::string StreamInPieces(const Redactor& r, const std::string& text, const std::vector<size_t>& cuts) {
+  Redactor::Stream s(r);
+  std::string out;
+  size_t pos = 0;
+  for (size_t cut : cuts) {
+    out += s.Write(std::string_view(text).substr(pos, cut - pos));
+    pos = cut;
+  }
+  out += s.Write(std::string_view(text).substr(pos));
+  out += s.Finish();
+  return out;
+}
+
+std::string MixedText() {
+  return std::string("start ") + kAnthropic + " middle literal-secret-value-123 then " + kGithub +
+         "\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\ntoken=abcdefghijk end";
+}
+
+TEST(RedactStreamTest, EverySplitPointEqualsWholeText) {
+  Redactor r;
+  ASSERT_TRUE(r.AddSecret("LIT", "literal-secret-value-123"));
+  std::string text = MixedText();
+  std::string expected = r.Redact(text);
+  ASSERT_EQ(expected.find("literal-secret"), std::string::npos);
+  for (size_t cut = 0; cut <= text.size(); ++cut) {
+    ASSERT_EQ(StreamInPieces(r, text, {cut}), expected) << "split at " << cut;
+  }
+}
+
+TEST(RedactStreamTest, ByteByByteAndRandomPieces) {
+  Redactor r;
+  ASSERT_TRUE(r.AddSecret("LIT", "literal-secret-value-123"));
+  std::string text = MixedText() + " " + MixedText();
+  std::string expected = r.Redact(text);
+  std::vector<size_t> every;
+  for (size_t i = 1; i < text.size(); ++i) every.push_back(i);
+  EXPECT_EQ(StreamInPieces(r, text, every), expected);
+  std::mt19937 rng(11);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<size_t> cuts;
+    for (size_t pos = 0;;) {
+      pos += 1 + rng() % 20;
+      if (pos >= text.size()) break;
+      cuts.push_back(pos);
+    }
+    ASSERT_EQ(StreamInPieces(r, text, cuts), expected) << "round " << round;
+  }
+}
+
+TEST(RedactStreamTest, EmitsWhatCannotBeASecretRightAway) {
+  Redactor r;
+  Redactor::Stream s(r);
+  EXPECT_EQ(s.Write("hello world\n"), "hello world\n");
+  EXPECT_EQ(s.Write("key: sk-ant-"), "key: ") << "the start of a token is held back";
+  EXPECT_EQ(s.Write("api03-abcdefghijklmnopqrstuvwxyz"), "");
+  EXPECT_EQ(s.Write(" done.\n"), "[REDACTED:anthropic-key] done.\n");
+  EXPECT_EQ(s.Write("one"), "on") << "'e' may begin a JWT (eyJ...)";
+  EXPECT_EQ(s.Finish(), "e");
+}
+
+TEST(RedactStreamTest, OverlongTokenIsMaskedNotLeaked) {
+  Redactor r;
+  Redactor::Stream s(r);
+  std::string out = s.Write("x ghp_");
+  std::string body(3 * Redactor::Stream::kMaxHold, 'A');
+  for (size_t i = 0; i < body.size(); i += 1000) out += s.Write(std::string_view(body).substr(i, 1000));
+  out += s.Write(" tail");
+  out += s.Finish();
+  EXPECT_EQ(out, "x [REDACTED:github-token] tail");
+}
+
+TEST(RedactStreamTest, OverlongKeyBlockIsMaskedNotLeaked) {
+  Redactor r;
+  Redactor::Stream s(r);
+  std::string out = s.Write("a -----BEGIN PRIVATE KEY-----\n");
+  std::string body(2 * Redactor::Stream::kMaxHold, 'Q');
+  out += s.Write(body);
+  out += s.Write("\n-----END PRIV");
+  out += s.Write("ATE KEY----- b");
+  out += s.Finish();
+  EXPECT_EQ(out, "a [REDACTED:private-key] b");
+}
+
+}  // namespace
+}  // namespace cloudcoop::audit
