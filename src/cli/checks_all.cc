@@ -1,16 +1,15 @@
 #include "cli/checks_all.h"
 
-#include <cstdlib>
+#include "audit/checks.h"
+#include "core/paths.h"
 
 namespace cloudcoop::cli {
 
 void RegisterAllChecks(policy::CheckRegistry& registry) {
   policy::RegisterConfigChecks(registry);
+  audit::RegisterAuditChecks(registry);
 }
 
-std::string StateDirFromEnv() {
-  const char* dir = std::getenv("CLOUDCOOP_STATE_DIR");
-  return dir != nullptr && *dir != '\0' ? dir : "/var/lib/cloudcoop";
-}
+std::string StateDirFromEnv() { return ::cloudcoop::StateDirFromEnv(); }
 
 }  // namespace cloudcoop::cli

@@ -3,6 +3,7 @@
 #include <istream>
 #include <ostream>
 
+#include "cli/audit_action.h"
 #include "cli/command.h"
 #include "cli/config_write.h"
 #include "core/files.h"
@@ -85,9 +86,18 @@ int RunConfigInit(Invocation& inv) {
     if (!value.ok()) return inv.Fail(value.status());
     changes.emplace_back(key, *value);
   }
+  // Recorded before the file is written (fail closed) and with its outcome before we report it.
+  std::vector<std::string> args;
+  for (const auto& [key, text] : given) args.push_back(key + "=" + MaskConfigValue(key, text));
+  if (inv.Has("force")) args.push_back("--force");
+  args.push_back("--scope=" + scope);
+  auto action = BeginAuditedAction(inv, args);
+  if (!action.ok()) return inv.Fail(action.status());
   // With --force the old file is replaced, but only once the new content validates.
   Status st = WriteConfigChanges(options, file, changes, /*replace=*/true);
+  Status recorded = action->End(st);
   if (!st.ok()) return inv.Fail(st);
+  if (!recorded.ok()) return inv.Fail(recorded);
   inv.out() << "wrote " << file << " (" << changes.size() << " value" << (changes.size() == 1 ? "" : "s")
             << "); next: `cloudcoop config show`, then `cloudcoop check`\n";
   return 0;

@@ -1,6 +1,7 @@
 // cloudcoop config set KEY VALUE [--scope global|repo|local]: validated before anything is written.
 #include <ostream>
 
+#include "cli/audit_action.h"
 #include "cli/command.h"
 #include "cli/config_write.h"
 #include "core/strings.h"
@@ -29,8 +30,15 @@ int RunConfigSet(Invocation& inv) {
   LoadOptions options = inv.ConfigOptions();
   std::string scope = inv.ValueOr("scope", "global");
   std::string file = ScopeFile(options, scope);
+  // Recorded before the change (fail closed) and with its outcome before we report it.
+  std::vector<std::string> args = InvocationArgsForAudit(inv);
+  if (args.size() >= 2 && !inv.Has("unset")) args[1] = MaskConfigValue(key, args[1]);
+  auto action = BeginAuditedAction(inv, args);
+  if (!action.ok()) return inv.Fail(action.status());
   Status st = WriteConfigChanges(options, file, {{key, value}});
+  Status recorded = action->End(st);
   if (!st.ok()) return inv.Fail(st);
+  if (!recorded.ok()) return inv.Fail(recorded);
   inv.out() << (value ? "set " + key + " = " + value->ToText() : "removed " + key) << " in " << file << "\n";
   return 0;
 }

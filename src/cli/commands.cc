@@ -4,6 +4,11 @@
 
 namespace cloudcoop::cli {
 
+extern const CommandSpec kAuditCommand;
+extern const CommandSpec kAuditExportCommand;
+extern const CommandSpec kAuditHeadCommand;
+extern const CommandSpec kAuditRecoverCommand;
+extern const CommandSpec kAuditVerifyCommand;
 extern const CommandSpec kCheckCommand;
 extern const CommandSpec kCompletionCommand;
 extern const CommandSpec kConfigGetCommand;
@@ -16,6 +21,12 @@ extern const CommandSpec kVersionCommand;
 
 const std::vector<const CommandSpec*>& AllCommands() {
   static const std::vector<const CommandSpec*> commands = {
+      // Audit
+      &kAuditCommand,
+      &kAuditVerifyCommand,
+      &kAuditHeadCommand,
+      &kAuditExportCommand,
+      &kAuditRecoverCommand,
       // Security
       &kCheckCommand,
       // Configuration

@@ -18,10 +18,11 @@ class ConfigCommandsTest : public ::testing::Test {
   ConfigCommandsTest() { repo_.Write(".git/HEAD", "ref: refs/heads/main\n"); }
   CliResult Run(std::vector<std::string> args, const std::string& stdin_text = "") {
     testing::ScopedCwd cwd(repo_.path());
-    return testing::RunBinary(args, {{"HOME", home_.path()}, {"XDG_CONFIG_HOME", ""}}, stdin_text);
+    return testing::RunBinary(args, {{"HOME", home_.path()}, {"XDG_CONFIG_HOME", ""}, {"CLOUDCOOP_STATE_DIR", state_.path()}},
+                              stdin_text);
   }
   std::string UserFile() const { return home_.Sub(".config/cloudcoop/cloudcoop.toml"); }
-  TempDir home_, repo_;
+  TempDir home_, repo_, state_;  // state_: where config set/init record their audit records
 };
 
 TEST_F(ConfigCommandsTest, SetGetAndShowWithLayers) {
@@ -129,6 +130,7 @@ TEST_F(ConfigCommandsTest, InitNeverAsksWithoutTerminal) {
 TEST_F(ConfigCommandsTest, InitAsksOnATerminal) {
   testing::ScopedEnv home("HOME", home_.path());
   testing::ScopedEnv xdg("XDG_CONFIG_HOME", std::nullopt);
+  testing::ScopedEnv state("CLOUDCOOP_STATE_DIR", state_.path());
   testing::ScopedCwd cwd(repo_.path());
   auto r = testing::RunCliInProcess({"config", "init"},
                                     "gcp\nagent-project\n\nagent-sandbox@agent-project.iam.gserviceaccount.com\nvm1\nclaude\n",
