@@ -41,7 +41,7 @@ std::string Line(int i, const std::string& prev) {
 }
 
 int Fail(const std::string& what) {
-  std::fprintf(stderr, "audit_writer_bench: %s\n", what.c_str());
+  (void)std::fprintf(stderr, "audit_writer_bench: %s\n", what.c_str());
   return 1;
 }
 
@@ -88,6 +88,6 @@ int main(int argc, char** argv) {
     return Fail("unknown MODE " + mode);
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%-9s %8d records %8.3f s %12.0f records/s\n", mode.c_str(), count, secs, count / secs);
+  (void)std::printf("%-9s %8d records %8.3f s %12.0f records/s\n", mode.c_str(), count, secs, count / secs);
   return 0;
 }

@@ -22,7 +22,7 @@ using policy::CheckOutcome;
 
 std::string Octal(mode_t mode) {
   char buf[8];
-  std::snprintf(buf, sizeof buf, "%03o", mode & 0777);
+  (void)std::snprintf(buf, sizeof buf, "%03o", mode & 0777);
   return buf;
 }
 

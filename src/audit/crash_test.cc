@@ -182,7 +182,7 @@ TEST_F(CrashTest, TornLineIsQuarantinedAndRecorded) {
 }
 
 TEST_F(CrashTest, CrashDuringTornRecoveryIsFinishedByTheNextWriter) {
-  for (const char* step : {"after-quarantine", "after-truncate"}) {
+  for (const char* step : {"after-quarantine", "after-recovery-record"}) {
     ASSERT_TRUE(RemoveTree(Dir()).ok());
     {
       auto logger = MustOpen(Options());
@@ -202,11 +202,46 @@ TEST_F(CrashTest, CrashDuringTornRecoveryIsFinishedByTheNextWriter) {
     auto logger = MustOpen(Options());
     auto rep = logger->Recover();
     ASSERT_TRUE(rep.ok()) << step << ": " << rep.status().ToString();
-    EXPECT_TRUE(rep->torn_tail) << step;
+    // Before the recovery record the torn line is still there; after it, there is nothing left to do.
+    EXPECT_EQ(rep->torn_tail, std::string_view(step) == "after-quarantine") << step;
     VerifyReport r = MustVerify(Dir());
     EXPECT_TRUE(r.ok()) << step << ": " << ProblemText(r);
     EXPECT_EQ(r.notes.size(), 1u) << step << ": recorded exactly once";
   }
+}
+
+// A torn line longer than the recovery record that replaces it: a crash before the file is cut
+// leaves the record and a shorter torn rest, which the next writer quarantines in turn.
+TEST_F(CrashTest, CrashBeforeCuttingALongTornLine) {
+  {
+    auto logger = MustOpen(Options());
+    ASSERT_TRUE(logger->Append(ExecEvent(1)).ok());
+  }
+  std::string seg = testing::Segments(Dir()).back();
+  std::string torn = "{\"v\":1,\"seq\":2,\"fields\":{\"out\":\"" + std::string(2000, 'x');
+  ASSERT_TRUE(WriteFileAtomic(seg, *ReadFile(seg) + torn).ok());
+  int status = InChild([&] {
+    LoggerOptions o = Options();
+    o.crash_point = [](std::string_view where) {
+      if (where == "after-recovery-record") _exit(42);
+    };
+    auto logger = Logger::Open(o);
+    if (logger.ok()) (void)(*logger)->Recover();
+  });
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+  auto logger = MustOpen(Options());
+  auto rep = logger->Recover();
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  VerifyReport r = MustVerify(Dir());
+  EXPECT_TRUE(r.ok()) << ProblemText(r);
+  EXPECT_EQ(r.notes.size(), 2u) << "the torn line, then its rest";
+  size_t kept = 0;
+  auto names = ListDir(JoinPath(Dir(), "torn"));
+  ASSERT_TRUE(names.ok());
+  for (const auto& name : *names) kept += ReadFile(JoinPath(Dir(), "torn/" + name))->size();
+  EXPECT_GE(kept, torn.size()) << "every torn byte is kept";
+  ASSERT_TRUE(logger->Append(ExecEvent(2)).ok());
+  EXPECT_EQ(Indexes(), (std::vector<int64_t>{1, 2}));
 }
 
 TEST_F(CrashTest, CrashDuringRotation) {

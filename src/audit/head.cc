@@ -82,7 +82,7 @@ HeadFile ParseHeadFile(std::string_view content) {
 
 std::string SegmentName(uint64_t first_seq) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "seg-%020llu.jsonl", static_cast<unsigned long long>(first_seq));
+  (void)std::snprintf(buf, sizeof buf, "seg-%020llu.jsonl", static_cast<unsigned long long>(first_seq));
   return buf;
 }
 

@@ -48,7 +48,7 @@ void RedactValue(const Redactor& r, FieldValue* v) {
 Fields Redacted(const Redactor& r, const Fields& in) {
   FieldValue v(in);
   RedactValue(r, &v);
-  return v.as_object();
+  return std::move(v.mutable_object());
 }
 
 Status SyncFd(int fd, const std::string& what) {
@@ -129,7 +129,7 @@ Status Logger::Init() {
   if (!S_ISDIR(st.st_mode)) return FailedPreconditionError("audit directory " + dir + " is not a directory");
   if ((st.st_mode & 022) != 0) {
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%03o", st.st_mode & 0777);
+    (void)std::snprintf(mode, sizeof mode, "%03o", st.st_mode & 0777);
     return FailedPreconditionError("audit directory " + dir + " is writable by other users (mode " + mode + ")")
         .WithFix("chmod 700 " + dir);
   }
@@ -220,7 +220,12 @@ Status Logger::CheckHeadRecord(const Head& head) {
 
 Status Logger::LoadTail(Locked& l) {
   CC_ASSIGN_OR_RETURN(std::string content, PreadAll(head_fd_.get(), 0, kHeadFileSize + 1, "head"));
-  HeadFile hf = ParseHeadFile(content);
+  // Parsing checks two SHA-256 sums; the head is usually what this writer saw last time.
+  if (content != head_bytes_) {
+    head_file_ = ParseHeadFile(content);
+    head_bytes_ = std::move(content);
+  }
+  const HeadFile& hf = head_file_;
   if (!hf.current) {
     return DataLossError("audit head " + JoinPath(options_.dir, kHeadFileName) + " has no valid slot")
         .WithFix("run `cloudcoop audit verify`; keep " + options_.dir + " as evidence and move it aside to start a new log");
@@ -228,7 +233,10 @@ Status Logger::LoadTail(Locked& l) {
   l.head = *hf.current;
   l.rewrite_head = hf.slots[0] == SlotState::kCorrupt || hf.slots[1] == SlotState::kCorrupt;
   l.report.head_slot_rewritten = l.rewrite_head;
-  CC_RETURN_IF_ERROR(OpenSegment(l.head.segment, /*create=*/l.head.end == 0));
+  // Nothing moved the head since our last append: the open segment is still the right file (a
+  // replaced file is caught by verify). Otherwise open it again, checking it was not replaced.
+  bool unchanged = cache_valid_ && seg_fd_.valid() && seg_name_ == l.head.segment && cache_gen_ == l.head.gen;
+  if (!unchanged) CC_RETURN_IF_ERROR(OpenSegment(l.head.segment, /*create=*/l.head.end == 0));
   struct stat st;
   if (fstat(seg_fd_.get(), &st) != 0) return ErrnoError(errno, "stat audit segment " + l.head.segment);
   uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -245,7 +253,6 @@ Status Logger::LoadTail(Locked& l) {
         .WithFix("run `cloudcoop audit verify`; keep " + options_.dir + " as evidence and move it aside to start a new log");
   }
   if (size > l.tail.end) CC_RETURN_IF_ERROR(ScanAfterTail(l, size));
-  if (l.recovery.empty()) CC_RETURN_IF_ERROR(NoteUnrecordedQuarantine(l));
   return OkStatus();
 }
 
@@ -273,45 +280,37 @@ Status Logger::ScanAfterTail(Locked& l, uint64_t size) {
   return OkStatus();
 }
 
+// A torn last line: its bytes are copied to torn/<segment>.<offset>, then the recovery record is
+// written over them and the file cut after it, so there is no moment at which the bytes are gone
+// and unrecorded. A crash before the record re-quarantines the same bytes under the same name; a
+// crash after it but before the cut leaves a complete record followed by a shorter torn rest, which
+// the next writer treats the same way.
 Status Logger::QuarantineTorn(Locked& l, const std::string& bytes) {
   std::string rel = "torn/" + l.tail.segment + "." + std::to_string(l.tail.end);
   CC_RETURN_IF_ERROR(MakeDirs(JoinPath(options_.dir, "torn"), 0700));
   CC_RETURN_IF_ERROR(WriteFileAtomic(JoinPath(options_.dir, rel), bytes, 0600));
   CrashPoint("after-quarantine");
-  if (ftruncate(seg_fd_.get(), static_cast<off_t>(l.tail.end)) != 0) {
+  Event e{RecordType::kRecovery, "", SystemActor("audit-writer"),
+          {{"event", "torn-tail"},
+           {"segment", l.tail.segment},
+           {"offset", static_cast<long long>(l.tail.end)},
+           {"length", static_cast<long long>(bytes.size())},
+           {"sha256", Sha256Hex(bytes)},
+           {"quarantine", rel}}};
+  std::string line = SerializeRecord(Build(e, l.tail));
+  CC_RETURN_IF_ERROR(WriteAt(line + "\n", l.tail.end));
+  CrashPoint("after-recovery-record");
+  uint64_t end = l.tail.end + line.size() + 1;
+  if (ftruncate(seg_fd_.get(), static_cast<off_t>(end)) != 0) {
     return ErrnoError(errno, "cut the torn line off audit segment " + l.tail.segment);
   }
   CC_RETURN_IF_ERROR(SyncFd(seg_fd_.get(), l.tail.segment));
-  CrashPoint("after-truncate");
   CC_LOG_WARN("audit: a torn record (%zu bytes, an interrupted write) was moved to %s/%s", bytes.size(),
               options_.dir.c_str(), rel.c_str());
-  l.recovery.push_back({RecordType::kRecovery, "", SystemActor("audit-writer"),
-                        {{"event", "torn-tail"},
-                         {"segment", l.tail.segment},
-                         {"offset", static_cast<long long>(l.tail.end)},
-                         {"length", static_cast<long long>(bytes.size())},
-                         {"sha256", Sha256Hex(bytes)},
-                         {"quarantine", rel}}});
-  l.report.torn_tail = true;
-  l.report.quarantine = rel;
-  l.report.torn_bytes = bytes.size();
-  return OkStatus();
-}
-
-// A crash between cutting a torn line off and writing its recovery record leaves the quarantine
-// file for the chain's current end without a record; write the record now.
-Status Logger::NoteUnrecordedQuarantine(Locked& l) {
-  std::string rel = "torn/" + l.tail.segment + "." + std::to_string(l.tail.end);
-  std::string path = JoinPath(options_.dir, rel);
-  if (!PathExists(path)) return OkStatus();
-  CC_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-  l.recovery.push_back({RecordType::kRecovery, "", SystemActor("audit-writer"),
-                        {{"event", "torn-tail"},
-                         {"segment", l.tail.segment},
-                         {"offset", static_cast<long long>(l.tail.end)},
-                         {"length", static_cast<long long>(bytes.size())},
-                         {"sha256", Sha256Hex(bytes)},
-                         {"quarantine", rel}}});
+  l.tail.seq += 1;
+  l.tail.hash = Sha256Hex(line);
+  l.tail.end = end;
+  l.force_sync = true;
   l.report.torn_tail = true;
   l.report.quarantine = rel;
   l.report.torn_bytes = bytes.size();
@@ -503,6 +502,7 @@ StatusOr<Appended> Logger::AppendLocked(const std::vector<Event>& events, Durabi
   bool sync = durability == Durability::kSync || l.force_sync || !l.recovery.empty() || l.rewrite_head || BatchDue();
   if (sync) CC_RETURN_IF_ERROR(SyncAndAnchor(l));
   cache_ = l.tail;
+  cache_gen_ = l.head.gen;
   cache_valid_ = true;
   CC_RETURN_IF_ERROR(FinishRetention(l));
   last_recovery_ = l.report;

@@ -17,9 +17,9 @@
 // Recovery, done under the lock by whichever writer comes next (or `cloudcoop audit recover`):
 //  - complete records after the head that continue the chain are anchored (an interrupted or
 //    batched append);
-//  - a torn last line (an append killed mid-write) is copied to torn/<segment>.<offset>, cut off,
-//    and reported in a `recovery` record; it is never accepted as a record and never dropped
-//    without a trace;
+//  - a torn last line (an append killed mid-write) is copied to torn/<segment>.<offset> and
+//    replaced by a `recovery` record that names it; it is never accepted as a record and never
+//    dropped without a trace;
 //  - anything else (the segment shorter than the head says, the last record not matching the
 //    head, a complete line that does not continue the chain, a missing head) is damage: the writer
 //    refuses to append (kDataLoss) rather than extend a chain it cannot vouch for.
@@ -70,8 +70,8 @@ struct LoggerOptions {
   std::string host;        // empty: gethostname()
   std::shared_ptr<const Redactor> redactor;  // null: token shapes only
   // Tests only: called at "after-write", "after-sync", "after-head", "after-quarantine",
-  // "after-truncate", "after-rotate-head" and "after-checkpoint"; a test may _exit() there to
-  // simulate a crash at that step.
+  // "after-recovery-record", "after-rotate-head" and "after-checkpoint"; a test may _exit() there
+  // to simulate a crash at that step.
   std::function<void(std::string_view)> crash_point;
 };
 
@@ -122,7 +122,6 @@ class Logger {
   Status LoadTail(Locked& l);
   Status ScanAfterTail(Locked& l, uint64_t size);
   Status QuarantineTorn(Locked& l, const std::string& bytes);
-  Status NoteUnrecordedQuarantine(Locked& l);
   Status OpenSegment(const std::string& name, bool create);
   Status CheckHeadRecord(const Head& head);
   Status WriteLines(Locked& l, const std::vector<Event>& events);
@@ -146,8 +145,11 @@ class Logger {
   std::string seg_name_;
   bool cache_valid_ = false;
   Tail cache_;
+  uint64_t cache_gen_ = 0;  // the head's gen when cache_ was stored
   size_t unsynced_ = 0;
   Duration first_unsynced_{};
+  std::string head_bytes_;  // the head file as last read, and its parse
+  HeadFile head_file_;
   RecoveryReport last_recovery_;
   mutable std::mutex mu_;
 };

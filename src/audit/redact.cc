@@ -20,16 +20,22 @@ enum class Cls {
   kValue,        // anything but whitespace, quotes and separators
 };
 
+// ASCII only, without the C library's locale lookups (this runs for every byte of every record).
+inline bool IsUpper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+inline bool IsLower(unsigned char c) { return c >= 'a' && c <= 'z'; }
+inline bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+inline unsigned char Lower(unsigned char c) { return IsUpper(c) ? static_cast<unsigned char>(c + 32) : c; }
+
 bool InClass(Cls cls, char ch) {
   auto c = static_cast<unsigned char>(ch);
-  bool alnum = std::isalnum(c) != 0;
+  bool alnum = IsUpper(c) || IsLower(c) || IsDigit(c);
   switch (cls) {
     case Cls::kAlnum: return alnum;
     case Cls::kAlnumUs: return alnum || c == '_';
     case Cls::kB64url: return alnum || c == '_' || c == '-';
     case Cls::kDotted: return alnum || c == '_' || c == '-' || c == '.';
-    case Cls::kUpperDigit: return std::isupper(c) || std::isdigit(c);
-    case Cls::kAlpha: return std::isalpha(c) != 0;
+    case Cls::kUpperDigit: return IsUpper(c) || IsDigit(c);
+    case Cls::kAlpha: return IsUpper(c) || IsLower(c);
     case Cls::kSlack: return alnum || c == '-';
     case Cls::kBearer: return alnum || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=' || c == '-';
     case Cls::kBase64: return alnum || c == '+' || c == '/' || c == '=';
@@ -112,7 +118,7 @@ const std::array<std::vector<int>, 256>& RulesByFirstByte() {
       auto c = static_cast<unsigned char>(kRules[r].prefix[0]);
       t[c].push_back(r);
       if (kRules[r].ci) {
-        auto lo = static_cast<unsigned char>(std::tolower(c)), up = static_cast<unsigned char>(std::toupper(c));
+        unsigned char lo = Lower(c), up = IsLower(c) ? static_cast<unsigned char>(c - 32) : c;
         if (lo != c) t[lo].push_back(r);
         if (up != c) t[up].push_back(r);
       }
@@ -127,7 +133,7 @@ enum class Eval { kNo, kHold, kMatch };
 bool PrefixEq(std::string_view text, std::string_view prefix, bool ci) {
   if (!ci) return text == prefix;
   for (size_t k = 0; k < text.size(); ++k) {
-    if (std::tolower(static_cast<unsigned char>(text[k])) != std::tolower(static_cast<unsigned char>(prefix[k]))) {
+    if (Lower(static_cast<unsigned char>(text[k])) != Lower(static_cast<unsigned char>(prefix[k]))) {
       return false;
     }
   }
@@ -138,9 +144,9 @@ bool MixedCase(std::string_view body) {
   bool up = false, lo = false, dig = false;
   for (char ch : body) {
     auto c = static_cast<unsigned char>(ch);
-    up |= std::isupper(c) != 0;
-    lo |= std::islower(c) != 0;
-    dig |= std::isdigit(c) != 0;
+    up |= IsUpper(c);
+    lo |= IsLower(c);
+    dig |= IsDigit(c);
   }
   return up && lo && dig;
 }
@@ -206,7 +212,7 @@ size_t KeyMarkerEnd(std::string_view t, size_t p) {
       return 0;
     }
     char c = t[k];
-    if (!(std::isupper(static_cast<unsigned char>(c)) || c == ' ')) return 0;
+    if (!(IsUpper(static_cast<unsigned char>(c)) || c == ' ')) return 0;
   }
   return t.size() < p + 48 ? std::string_view::npos : 0;
 }

@@ -114,9 +114,6 @@ StatusOr<Snapshot> TakeSnapshot(const std::string& dir) {
   return s;
 }
 
-constexpr std::string_view kFixTamper =
-    "keep the audit directory as evidence; compare with a head saved by `cloudcoop audit head`";
-
 class Walker {
  public:
   Walker(const Head& head, const std::optional<SavedHead>& saved, VerifyReport* report)
@@ -274,8 +271,8 @@ bool Walker::Finish(const Snapshot& snap) {
   }
   for (const auto& t : snap.torn) {
     if (!quarantined_.count("torn/" + t)) {
-      return Fail("", 0, 0, 0, "torn/" + t + " holds a quarantined torn record that no recovery record mentions; "
-                                            "run `cloudcoop audit recover` to record it");
+      return Fail("", 0, 0, 0, "torn/" + t + " holds a quarantined torn record that no recovery record mentions "
+                                            "(the recovery record was removed, or the file was added)");
     }
   }
   if (!snap.segments.empty() && snap.segments.back().name > head_.segment) {
