@@ -15,6 +15,7 @@ namespace {
 
 using testing::ExecEvent;
 using testing::MustOpen;
+using testing::MustVerify;
 
 SystemTime At(const std::string& text) {
   SystemTime t;
@@ -97,6 +98,25 @@ TEST_F(QueryTest, ReaderDeliversOnlyNewCompleteRecordsAcrossRotation) {
   for (int i = 10; i < 16; ++i) ASSERT_TRUE(logger->Append(ExecEvent(i)).ok());
   ASSERT_TRUE(reader.ReadNew(collect, nullptr).ok());
   EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+}
+
+TEST_F(QueryTest, ReaderContinuesWhenRetentionRemovesItsSegment) {
+  LoggerOptions o;
+  o.dir = Dir();
+  o.segment_max_bytes = 700;
+  o.retention_segments = 2;
+  auto logger = MustOpen(o);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(logger->Append(ExecEvent(i)).ok());
+  LogReader reader(Dir());
+  std::vector<uint64_t> seen;
+  auto collect = [&](const Record& r, std::string_view) { seen.push_back(r.seq); };
+  ASSERT_TRUE(reader.ReadNew(collect, nullptr).ok());
+  ASSERT_EQ(seen.size(), 3u);
+  for (int i = 3; i < 20; ++i) ASSERT_TRUE(logger->Append(ExecEvent(i)).ok());
+  ASSERT_TRUE(reader.ReadNew(collect, nullptr).ok());
+  ASSERT_GT(seen.size(), 3u);
+  for (size_t k = 1; k < seen.size(); ++k) EXPECT_LT(seen[k - 1], seen[k]) << "in order, none twice";
+  EXPECT_EQ(seen.back(), MustVerify(Dir()).last_seq);
 }
 
 TEST_F(QueryTest, ReaderSkipsPartialLine) {
