@@ -1,0 +1,24 @@
+# The sandbox's network modes (egress, none): netlink client, DNS relay, egress setup. Included by
+# src/sandbox/CMakeLists.txt; kept in its own file so the two sandbox work streams merge cleanly.
+target_sources(cloudcoop_lib PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/dns_message.cc
+  ${CMAKE_CURRENT_LIST_DIR}/dns_relay.cc
+  ${CMAKE_CURRENT_LIST_DIR}/net_addr.cc
+  ${CMAKE_CURRENT_LIST_DIR}/net_egress.cc
+  ${CMAKE_CURRENT_LIST_DIR}/netlink.cc
+)
+
+cloudcoop_test(NAME sandbox_net_test SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/dns_relay_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/net_egress_test.cc
+)
+
+# End-to-end tests inside test-made network namespaces (testing/netns_topology.h); need root.
+cloudcoop_test(NAME sandbox_net_netns_test SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/net_egress_netns_test.cc
+  LIBS cc_netns_topology
+  LABELS netns
+)
+if(CLOUDCOOP_BUILD_TESTS)
+  add_dependencies(sandbox_net_netns_test cc_net_probe)
+endif()
