@@ -272,11 +272,11 @@ int Listen(const std::string& host, int port) {
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 16) != 0) {
-    std::printf("probe=1 cmd=listen result=error errno=%s\n", ErrnoName(errno).c_str());
+    (void)std::printf("probe=1 cmd=listen result=error errno=%s\n", ErrnoName(errno).c_str());
     return 1;
   }
-  std::printf("probe=1 cmd=listen result=listening\n");
-  std::fflush(stdout);
+  (void)std::printf("probe=1 cmd=listen result=listening\n");
+  (void)std::fflush(stdout);
   for (;;) {
     int c = accept(fd, nullptr, nullptr);
     if (c < 0) continue;
@@ -330,11 +330,11 @@ int main(int argc, char** argv) {
       target = "-";
       fields = ProbeIfaddrs();
     } else {
-      std::fprintf(stderr, "cc_net_probe: unknown probe or wrong arguments: %s\n", cmd.c_str());
+      (void)std::fprintf(stderr, "cc_net_probe: unknown probe or wrong arguments: %s\n", cmd.c_str());
       return 2;
     }
-    std::printf("probe=%d cmd=%s target=%s %s\n", n, cmd.c_str(), Sanitize(target).c_str(), fields.c_str());
-    std::fflush(stdout);
+    (void)std::printf("probe=%d cmd=%s target=%s %s\n", n, cmd.c_str(), Sanitize(target).c_str(), fields.c_str());
+    (void)std::fflush(stdout);
   }
   return 0;
 }

@@ -50,14 +50,14 @@ class FakeUpstream {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(udp_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+    EXPECT_EQ(bind(udp_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
     socklen_t len = sizeof(sa);
     getsockname(udp_, reinterpret_cast<sockaddr*>(&sa), &len);
     port_ = ntohs(sa.sin_port);
     tcp_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    bind(tcp_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+    EXPECT_EQ(bind(tcp_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
     listen(tcp_, 8);
     thread_ = std::thread([this] { Serve(); });
   }
@@ -129,7 +129,7 @@ Answered AskUdp(uint16_t port, const std::string& q, const char* src = nullptr, 
     sockaddr_in s{};
     s.sin_family = AF_INET;
     inet_pton(AF_INET, src, &s.sin_addr);
-    bind(fd, reinterpret_cast<sockaddr*>(&s), sizeof(s));
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&s), sizeof(s)), 0);
   }
   SockAddr to = SockAddr::From(A("127.0.0.2"), port);
   sendto(fd, q.data(), q.size(), 0, to.get(), to.len);

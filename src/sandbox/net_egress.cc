@@ -118,7 +118,7 @@ std::string Fingerprint(std::string_view text) {
     h *= 1099511628211ULL;
   }
   char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  (void)std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
 

@@ -187,7 +187,7 @@ StatusOr<Socket> Socket::Configure(UniqueFd fd, int protocol) {
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
     return ErrnoError(errno, "netlink: bind of a protocol " + std::to_string(protocol) + " socket");
   }
-  return Socket(std::move(fd), protocol);
+  return Socket(std::move(fd));
 }
 
 StatusOr<Socket> Socket::OpenInNetns(int protocol, int netns_fd) {

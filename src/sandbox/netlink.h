@@ -108,14 +108,13 @@ class Socket {
   int last_errno() const { return last_errno_; }
 
  private:
-  explicit Socket(UniqueFd fd, int protocol) : fd_(std::move(fd)), protocol_(protocol) {}
+  explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
   static StatusOr<Socket> Configure(UniqueFd fd, int protocol);
   Status Send(std::vector<Message*>& msgs, uint32_t first_seq);
   StatusOr<std::vector<Reply>> Receive(const std::vector<Message*>& msgs, uint32_t first_seq, bool dump,
                                        bool* interrupted);
 
   UniqueFd fd_;
-  int protocol_ = 0;
   uint32_t seq_ = 1;
   int last_errno_ = 0;
 };
