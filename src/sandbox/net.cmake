@@ -22,3 +22,10 @@ cloudcoop_test(NAME sandbox_net_netns_test SOURCES
 if(CLOUDCOOP_BUILD_TESTS)
   add_dependencies(sandbox_net_netns_test cc_net_probe)
 endif()
+
+# bench/bench_net_egress.cc: per-sandbox egress setup, netlink vs `ip` (bench/bench_net_egress.sh).
+if(CLOUDCOOP_BUILD_TESTS)
+  add_executable(bench_net_egress ${CMAKE_SOURCE_DIR}/bench/bench_net_egress.cc)
+  target_link_libraries(bench_net_egress PRIVATE cc_netns_topology)
+  set_target_properties(bench_net_egress PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+endif()

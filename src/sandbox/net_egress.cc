@@ -80,8 +80,9 @@ std::optional<EgressSlotRecord> ParseRecord(int slot, std::string_view text) {
 Status WriteRecordFile(const std::string& path, std::string_view data, mode_t mode) {
   UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
   if (!fd.valid()) return ErrnoError(errno, "egress network: create " + path);
-  if (fchmod(fd.get(), mode) != 0) return ErrnoError(errno, "egress network: chmod " + path);
-  return WriteAll(fd.get(), data, path);
+  Status s = fchmod(fd.get(), mode) == 0 ? WriteAll(fd.get(), data, path) : ErrnoError(errno, "egress network: chmod " + path);
+  if (!s.ok()) (void)unlink(path.c_str());  // never leave a half-written claim behind
+  return s;
 }
 
 StatusOr<std::map<int, EgressSlotRecord>> ReadRecords(const EgressConfig& c) {
@@ -216,18 +217,26 @@ StatusOr<EgressLease> AllocateEgressSlot(const EgressConfig& config, const std::
   CC_RETURN_IF_ERROR(ValidSandboxName(sandbox));
   CC_RETURN_IF_ERROR(MakeDirs(config.alloc_dir, 0700));
   CC_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(JoinPath(config.alloc_dir, "lock")));
-  CC_ASSIGN_OR_RETURN(auto records, ReadRecords(config));
   const int count = EgressSlotCount(config.pool);
+  const std::string next_path = JoinPath(config.alloc_dir, "next");
   int cursor = 0;
-  if (auto text = ReadFile(JoinPath(config.alloc_dir, "next")); text.ok()) {
+  if (auto text = ReadFile(next_path); text.ok()) {
     cursor = static_cast<int>(std::clamp<int64_t>(ParseInt64(Trim(*text)).value_or(0), 0, count - 1));
   }
+  const std::string record = "sandbox=" + sandbox + "\nowner_pid=" + std::to_string(getpid()) +
+                             "\nowner_start=" + std::to_string(ProcessStartTime(getpid())) + "\n";
   std::optional<nl::Socket> rt;
+  // Next-fit from the cursor: an exclusive create claims a slot, so a typical allocation touches
+  // one file whatever the number of sandboxes.
   for (int i = 0; i < count; ++i) {
-    int slot = (cursor + i) % count;
-    auto it = records.find(slot);
-    if (it != records.end()) {
-      if (OwnerAlive(it->second)) continue;
+    const int slot = (cursor + i) % count;
+    const std::string path = SlotPath(config, slot);
+    Status claimed = WriteRecordFile(path, record, 0600);
+    if (!claimed.ok() && claimed.code() != StatusCode::kAlreadyExists) return claimed;
+    if (!claimed.ok()) {
+      auto text = ReadFile(path);
+      auto held = ParseRecord(slot, text.ok() ? *text : "");
+      if (OwnerAlive(*held)) continue;
       // Its owner died without cleaning up. The veth normally died with the sandbox's namespace;
       // if the namespace outlived its supervisor, cut it off before reusing the addresses.
       if (!rt) {
@@ -237,22 +246,19 @@ StatusOr<EgressLease> AllocateEgressSlot(const EgressConfig& config, const std::
       std::string ifname = EgressLeaseForSlot(config.pool, slot).host_ifname;
       Status del = rt->Transact(nl::DeleteLink(ifname));
       if (!del.ok() && rt->last_errno() != ENODEV) {
-        CC_LOG_WARN("egress network: cannot reclaim slot %d of dead owner %d: %s", slot, it->second.owner_pid,
+        CC_LOG_WARN("egress network: cannot reclaim slot %d of dead owner %d: %s", slot, held->owner_pid,
                     del.ToString().c_str());
         continue;
       }
-      CC_LOG_INFO("egress network: reclaimed slot %d of sandbox %s (owner %d is gone)", slot, it->second.sandbox.c_str(),
-                  it->second.owner_pid);
+      CC_LOG_INFO("egress network: reclaimed slot %d of sandbox %s (owner %d is gone)", slot, held->sandbox.c_str(),
+                  held->owner_pid);
       (void)unlink(ResolvPath(config, slot).c_str());
-      if (unlink(SlotPath(config, slot).c_str()) != 0 && errno != ENOENT) {
-        return ErrnoError(errno, "egress network: remove stale record " + SlotPath(config, slot));
+      if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoError(errno, "egress network: remove stale record " + path);
       }
+      CC_RETURN_IF_ERROR(WriteRecordFile(path, record, 0600));
     }
-    std::string record = "sandbox=" + sandbox + "\nowner_pid=" + std::to_string(getpid()) +
-                         "\nowner_start=" + std::to_string(ProcessStartTime(getpid())) + "\n";
-    CC_RETURN_IF_ERROR(WriteRecordFile(SlotPath(config, slot), record, 0600));
     // The cursor only spreads reuse; losing it is harmless.
-    std::string next_path = JoinPath(config.alloc_dir, "next");
     (void)unlink(next_path.c_str());
     (void)WriteRecordFile(next_path, std::to_string((slot + 1) % count) + "\n", 0600);
     return EgressLeaseForSlot(config.pool, slot);
@@ -302,6 +308,7 @@ std::string EgressHostState::Describe() const {
   else if (!table_current) missing.push_back("the nftables table inet cloudcoop is stale (\"" + *table_comment + "\")");
   if (uplinks.empty()) missing.push_back("the host has no IPv4 default route (no uplink)");
   for (const auto& u : uplinks_not_forwarding) missing.push_back("IPv4 forwarding is off on uplink " + u);
+  for (const auto& c : pool_conflicts) missing.push_back("the sandbox address pool overlaps the host's route " + c);
   return missing.empty() ? "ready" : Join(missing, "; ");
 }
 
@@ -318,6 +325,13 @@ StatusOr<EgressHostState> InspectEgressHost(const EgressConfig& config) {
   CC_ASSIGN_OR_RETURN(auto links, nl::ListLinks(rt));
   std::map<int, nl::LinkInfo> by_index;
   for (const auto& l : links) by_index[l.index] = l;
+  for (const auto& r : routes) {
+    if (r.dst.len() == 0 || !r.dst.Overlaps(config.pool)) continue;
+    auto it = by_index.find(r.oif);
+    std::string dev = it == by_index.end() ? "" : it->second.name;
+    if (StartsWith(dev, kEgressIfPrefix) && config.pool.len() <= r.dst.len()) continue;  // a sandbox's own /30
+    st.pool_conflicts.push_back(r.dst.ToString() + (dev.empty() ? "" : " dev " + dev));
+  }
   for (const auto& r : routes) {
     if (r.dst.len() != 0 || r.rtm_type != RTN_UNICAST || r.oif == 0) continue;
     auto it = by_index.find(r.oif);
@@ -358,6 +372,11 @@ Status PrepareEgressHost(const EgressConfig& config, ProcessRunner& runner) {
                                      r->Describe() + "): " + std::string(Trim(r->err)))
           .WithFix("the kernel needs nf_tables with fib, reject, masquerade and conntrack support (Debian kernels have them)");
     }
+  }
+  if (!before.pool_conflicts.empty()) {
+    return FailedPreconditionError("egress network: the sandbox address pool " + config.pool.ToString() +
+                                   " overlaps the host's route " + before.pool_conflicts.front())
+        .WithFix("configure another pool for sandboxes (an unused IPv4 /16 to /28)");
   }
   if (before.uplinks.empty()) {
     return FailedPreconditionError("egress network: the host has no IPv4 default route, so sandboxes would have nowhere to go")

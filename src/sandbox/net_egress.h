@@ -135,7 +135,12 @@ struct EgressHostState {
   std::vector<std::string> uplinks_not_forwarding;
   uint32_t uplink_mtu = 0;          // the smallest uplink MTU (the veth gets it)
   std::vector<IpAddr> host_addresses;  // every IPv4 address of the host, outside the pool
-  bool ready() const { return table_current && !uplinks.empty() && uplinks_not_forwarding.empty(); }
+  // Routes of the host that overlap the pool and are not a sandbox's own ("10.0.0.0/8 dev eth1"):
+  // the pool would shadow or be shadowed by a real network.
+  std::vector<std::string> pool_conflicts;
+  bool ready() const {
+    return table_current && !uplinks.empty() && uplinks_not_forwarding.empty() && pool_conflicts.empty();
+  }
   std::string Describe() const;     // what is missing, for error messages
 };
 // Reads the host's state in-process (netlink, /proc/sys). Fails only when it cannot be read.

@@ -507,6 +507,22 @@ TEST_F(EgressNetns, PreparationIsIdempotentAndForwardsOnlyOnUplinks) {
   EXPECT_NE(st2->Describe().find("stale"), std::string::npos);
 }
 
+TEST_F(EgressNetns, APoolThatOverlapsAHostNetworkIsRefused) {
+  EgressConfig c = config_;
+  c.pool = *IpPrefix::Parse("10.77.0.0/24");  // the agent host's own VPC subnet
+  Status s = PrepareEgressHost(c, DefaultProcessRunner());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("10.77.0.0/24 dev up0"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(s.fix().empty());
+  auto child = NetnsChild::Start();
+  ASSERT_TRUE(child.ok());
+  c.auto_prepare_host = true;
+  auto n = EgressSandbox::Setup(c, (*child)->netns_fd(), "overlap");
+  ASSERT_FALSE(n.ok());
+  ExpectNothingLeft();
+}
+
 TEST_F(EgressNetns, StaleRecordsAndOrphanLinksAreReclaimed) {
   // A record whose owner is dead, with its link still present; and an orphan link with no record.
   pid_t dead = fork();
