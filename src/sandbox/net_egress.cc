@@ -212,6 +212,27 @@ EgressLease EgressLeaseForSlot(const IpPrefix& pool, int slot) {
   return l;
 }
 
+namespace {
+// A slot whose owner died without cleaning up (caller holds the lock). The veth normally died with
+// the sandbox's namespace; if the namespace outlived its supervisor, cut it off before the
+// addresses are reused.
+Status ReclaimSlot(const EgressConfig& config, const EgressSlotRecord& held, std::optional<nl::Socket>* rt) {
+  if (!*rt) {
+    CC_ASSIGN_OR_RETURN(auto s, nl::Socket::Open(NETLINK_ROUTE));
+    rt->emplace(std::move(s));
+  }
+  std::string ifname = EgressLeaseForSlot(config.pool, held.slot).host_ifname;
+  Status del = (*rt)->Transact(nl::DeleteLink(ifname));
+  if (!del.ok() && (*rt)->last_errno() != ENODEV) return del;
+  CC_LOG_INFO("egress network: reclaimed slot %d of sandbox %s (owner %d is gone)", held.slot, held.sandbox.c_str(),
+              held.owner_pid);
+  (void)unlink(ResolvPath(config, held.slot).c_str());
+  std::string path = SlotPath(config, held.slot);
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "egress network: remove stale record " + path);
+  return OkStatus();
+}
+}  // namespace
+
 StatusOr<EgressLease> AllocateEgressSlot(const EgressConfig& config, const std::string& sandbox) {
   CC_RETURN_IF_ERROR(ValidateEgressConfig(config));
   CC_RETURN_IF_ERROR(ValidSandboxName(sandbox));
@@ -237,24 +258,11 @@ StatusOr<EgressLease> AllocateEgressSlot(const EgressConfig& config, const std::
       auto text = ReadFile(path);
       auto held = ParseRecord(slot, text.ok() ? *text : "");
       if (OwnerAlive(*held)) continue;
-      // Its owner died without cleaning up. The veth normally died with the sandbox's namespace;
-      // if the namespace outlived its supervisor, cut it off before reusing the addresses.
-      if (!rt) {
-        CC_ASSIGN_OR_RETURN(auto s, nl::Socket::Open(NETLINK_ROUTE));
-        rt.emplace(std::move(s));
-      }
-      std::string ifname = EgressLeaseForSlot(config.pool, slot).host_ifname;
-      Status del = rt->Transact(nl::DeleteLink(ifname));
-      if (!del.ok() && rt->last_errno() != ENODEV) {
+      Status reclaimed = ReclaimSlot(config, *held, &rt);
+      if (!reclaimed.ok()) {
         CC_LOG_WARN("egress network: cannot reclaim slot %d of dead owner %d: %s", slot, held->owner_pid,
-                    del.ToString().c_str());
+                    reclaimed.ToString().c_str());
         continue;
-      }
-      CC_LOG_INFO("egress network: reclaimed slot %d of sandbox %s (owner %d is gone)", slot, held->sandbox.c_str(),
-                  held->owner_pid);
-      (void)unlink(ResolvPath(config, slot).c_str());
-      if (unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return ErrnoError(errno, "egress network: remove stale record " + path);
       }
       CC_RETURN_IF_ERROR(WriteRecordFile(path, record, 0600));
     }
@@ -274,6 +282,28 @@ Status ReleaseEgressSlot(const EgressConfig& config, int slot) {
     return ErrnoError(errno, "egress network: release slot record " + SlotPath(config, slot));
   }
   return OkStatus();
+}
+
+StatusOr<int> CollectStaleEgressSlots(const EgressConfig& config) {
+  if (!IsDirectory(config.alloc_dir)) return 0;
+  CC_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(JoinPath(config.alloc_dir, "lock")));
+  CC_ASSIGN_OR_RETURN(auto records, ReadRecords(config));
+  std::optional<nl::Socket> rt;
+  int n = 0;
+  for (const auto& [slot, r] : records) {
+    if (OwnerAlive(r)) continue;
+    CC_RETURN_IF_ERROR(ReclaimSlot(config, r, &rt));
+    ++n;
+  }
+  // Resolver files without a record (their record was reclaimed by an older version, or a crash
+  // hit between the two unlinks).
+  CC_ASSIGN_OR_RETURN(auto entries, ListDir(config.alloc_dir));
+  for (const auto& e : entries) {
+    if (!EndsWith(e, ".resolv.conf")) continue;
+    auto slot = ParseInt64(std::string_view(e).substr(5, e.size() - 5 - std::string_view(".resolv.conf").size()));
+    if (slot && !records.count(static_cast<int>(*slot))) (void)unlink(JoinPath(config.alloc_dir, e).c_str());
+  }
+  return n;
 }
 
 StatusOr<std::vector<EgressSlotRecord>> ListEgressSlots(const EgressConfig& config) {

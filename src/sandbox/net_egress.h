@@ -120,6 +120,9 @@ struct EgressSlotRecord {
 StatusOr<EgressLease> AllocateEgressSlot(const EgressConfig& config, const std::string& sandbox);
 Status ReleaseEgressSlot(const EgressConfig& config, int slot);
 StatusOr<std::vector<EgressSlotRecord>> ListEgressSlots(const EgressConfig& config);
+// Reclaims every slot whose owner is gone (deleting a leftover veth), for `sandbox gc`; returns how
+// many. Allocation reclaims lazily as well, but only the slots it passes.
+StatusOr<int> CollectStaleEgressSlots(const EgressConfig& config);
 
 // ---- the host ----
 

@@ -544,6 +544,36 @@ TEST_F(EgressNetns, StaleRecordsAndOrphanLinksAreReclaimed) {
   EXPECT_EQ(r[0]["result"], "connected");
 }
 
+TEST_F(EgressNetns, GarbageCollectionReclaimsDeadOwnersOnly) {
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  Box live = MakeBox("live");
+  ASSERT_TRUE(live.net);
+  int live_slot = live.net->lease().slot;
+  int ghost = live_slot + 7;
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(config_.alloc_dir, "slot-" + std::to_string(ghost)),
+                              "sandbox=ghost\nowner_pid=" + std::to_string(dead) + "\nowner_start=1\n")
+                  .ok());
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(config_.alloc_dir, "slot-" + std::to_string(ghost) + ".resolv.conf"), "x").ok());
+  std::string ifname = EgressLeaseForSlot(config_.pool, ghost).host_ifname;
+  ASSERT_TRUE(topo_->Ip({"-n", topo_->host_ns(), "link", "add", ifname, "type", "veth", "peer", "name", "xghost"}).ok());
+  auto n = CollectStaleEgressSlots(config_);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  auto records = ListEgressSlots(config_);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].slot, live_slot);
+  EXPECT_FALSE(PathExists(JoinPath(config_.alloc_dir, "slot-" + std::to_string(ghost) + ".resolv.conf")));
+  auto rt = nl::Socket::Open(NETLINK_ROUTE);
+  ASSERT_TRUE(rt.ok());
+  auto gone = nl::FindLink(*rt, ifname);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+  EXPECT_TRUE(live.net->Verify().ok());  // the live sandbox is untouched
+}
+
 TEST_F(EgressNetns, NoneModeHasOnlyLoopback) {
   auto child = NetnsChild::Start();
   ASSERT_TRUE(child.ok());
