@@ -83,6 +83,8 @@ struct EgressConfig {
   bool install_sandbox_routes = true;
   // Tests only: called before each setup step with its name; an error aborts the setup there.
   std::function<Status(std::string_view step)> fault_injection;
+  // Told once when this setup had to prepare the host (what changed), for the user and the audit.
+  std::function<void(const std::string&)> on_host_prepared;
 };
 
 // The config checked: pool a IPv4 prefix between /16 and /28, extra prefixes parsed. Names the field.
@@ -201,6 +203,14 @@ class EgressSandbox {
   std::unique_ptr<DnsRelay> relay_;
   std::string resolv_conf_path_;
 };
+
+// The /etc/resolv.conf of every egress sandbox: the relay on its own loopback, no search domains.
+std::string SandboxResolvConf();
+
+// The launcher's configuration: allocation records under <state_dir>/net, the host's resolvers
+// from /etc/resolv.conf, the relay in the supervisor's poll loop (the supervisor is
+// single-threaded), host preparation on first use.
+EgressConfig EgressConfigForStateDir(const std::string& state_dir);
 
 // Network mode `none`: only the loopback device, brought up inside `child_netns_fd`.
 Status SetupLoopbackOnly(int child_netns_fd);

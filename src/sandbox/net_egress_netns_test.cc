@@ -176,6 +176,7 @@ TEST_F(EgressNetns, InternetAndDnsWork) {
     auto text = ReadFile(b.net->resolv_conf_path());
     ASSERT_TRUE(text.ok());
     EXPECT_NE(text->find("nameserver 127.0.0.53"), std::string::npos);
+    EXPECT_EQ(*text, SandboxResolvConf());
     EXPECT_EQ(text->find("search"), std::string::npos);
   }
   ExpectNothingLeft();
@@ -478,8 +479,15 @@ TEST_F(EgressNetns, UnpreparedHostFailsClosedOrIsPrepared) {
   // With preparation allowed, the first sandbox installs the table (once) and works.
   EgressConfig c = config_;
   c.auto_prepare_host = true;
+  std::vector<std::string> told;
+  c.on_host_prepared = [&told](const std::string& what) { told.push_back(what); };
   Box b = MakeBox("prepares", c);
   ASSERT_TRUE(b.net);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_NE(told[0].find("inet cloudcoop"), std::string::npos) << told[0];
+  EXPECT_NE(told[0].find("up0"), std::string::npos) << told[0];
+  Box again = MakeBox("prepared-already", c);
+  EXPECT_EQ(told.size(), 1u);  // once
   st = InspectEgressHost(config_);
   ASSERT_TRUE(st.ok());
   EXPECT_TRUE(st->ready()) << st->Describe();
