@@ -466,8 +466,10 @@ Status EgressSandbox::SetupSteps(int child_netns_fd, ProcessRunner& runner) {
   CC_ASSIGN_OR_RETURN(auto host, InspectEgressHost(c));
   if (!host.ready()) {
     if (!c.auto_prepare_host) {
-      return FailedPreconditionError("egress network: the host is not prepared for egress sandboxes: " + host.Describe())
-          .WithFix("run cloudcoop as root once with host preparation allowed, or use --net none");
+      return FailedPreconditionError("network mode egress: this host is not prepared for egress sandboxes (" +
+                                     host.Describe() + ")")
+          .WithFix("run `cloudcoop sandbox prepare-host` once as root (it installs the nftables table inet cloudcoop "
+                   "and turns on IPv4 forwarding on the uplinks), or pass --net none");
     }
     std::string before = host.Describe();
     CC_RETURN_IF_ERROR(PrepareEgressHost(c, runner));
@@ -589,6 +591,9 @@ EgressConfig EgressConfigForStateDir(const std::string& state_dir) {
   EgressConfig c;
   c.alloc_dir = JoinPath(state_dir, "net");
   c.relay_on_thread = false;
+  // Changing a host's firewall and forwarding is an explicit, one-time step
+  // (`cloudcoop sandbox prepare-host`), never a side effect of starting a sandbox.
+  c.auto_prepare_host = false;
   return c;
 }
 

@@ -209,7 +209,8 @@ std::string SandboxResolvConf();
 
 // The launcher's configuration: allocation records under <state_dir>/net, the host's resolvers
 // from /etc/resolv.conf, the relay in the supervisor's poll loop (the supervisor is
-// single-threaded), host preparation on first use.
+// single-threaded), and no host preparation: an unprepared host fails closed and the error names
+// `cloudcoop sandbox prepare-host`.
 EgressConfig EgressConfigForStateDir(const std::string& state_dir);
 
 // Network mode `none`: only the loopback device, brought up inside `child_netns_fd`.

@@ -471,6 +471,9 @@ TEST_F(EgressNetns, UnpreparedHostFailsClosedOrIsPrepared) {
     ASSERT_FALSE(n.ok());
     EXPECT_EQ(n.status().code(), StatusCode::kFailedPrecondition);
     EXPECT_NE(n.status().message().find("inet cloudcoop is missing"), std::string::npos) << n.status().ToString();
+    EXPECT_NE(n.status().message().find("network mode egress"), std::string::npos) << n.status().ToString();
+    EXPECT_NE(n.status().fix().find("cloudcoop sandbox prepare-host"), std::string::npos);
+    EXPECT_NE(n.status().fix().find("--net none"), std::string::npos);
     ExpectNothingLeft();
   }
   auto st = InspectEgressHost(config_);
