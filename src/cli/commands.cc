@@ -17,6 +17,7 @@ extern const CommandSpec kConfigSetCommand;
 extern const CommandSpec kConfigShowCommand;
 extern const CommandSpec kConfigValidateCommand;
 extern const CommandSpec kHelpCommand;
+extern const CommandSpec kSandboxPrepareHostCommand;
 extern const CommandSpec kVersionCommand;
 
 const std::vector<const CommandSpec*>& AllCommands() {
@@ -29,6 +30,8 @@ const std::vector<const CommandSpec*>& AllCommands() {
       &kAuditRecoverCommand,
       // Security
       &kCheckCommand,
+      // Sandbox
+      &kSandboxPrepareHostCommand,
       // Configuration
       &kConfigInitCommand,
       &kConfigShowCommand,

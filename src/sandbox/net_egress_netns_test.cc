@@ -585,6 +585,29 @@ TEST_F(EgressNetns, GarbageCollectionReclaimsDeadOwnersOnly) {
   EXPECT_TRUE(live.net->Verify().ok());  // the live sandbox is untouched
 }
 
+TEST_F(EgressNetns, PrepareHostCommand) {
+  // The real binary, run from (and so acting on) the agent host namespace.
+  ASSERT_TRUE(RemoveEgressHostRules(config_, DefaultProcessRunner()).ok());
+  auto check = testing::RunBinary({"sandbox", "prepare-host", "--check", "--json"});
+  EXPECT_EQ(check.rc, 3) << check.out << check.err;
+  EXPECT_NE(check.out.find("\"ready\": false"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("inet cloudcoop is missing"), std::string::npos) << check.out;
+  auto prep = testing::RunBinary({"sandbox", "prepare-host"});
+  EXPECT_EQ(prep.rc, 0) << prep.out << prep.err;
+  EXPECT_NE(prep.out.find("egress host: ready"), std::string::npos) << prep.out;
+  EXPECT_NE(prep.out.find("up0"), std::string::npos) << prep.out;
+  auto again = testing::RunBinary({"sandbox", "prepare-host", "--check"});
+  EXPECT_EQ(again.rc, 0) << again.out << again.err;
+  auto st = InspectEgressHost(config_);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->ready()) << st->Describe();
+  auto both = testing::RunBinary({"sandbox", "prepare-host", "--check", "--remove"});
+  EXPECT_EQ(both.rc, 2);
+  auto removed = testing::RunBinary({"sandbox", "prepare-host", "--remove"});
+  EXPECT_EQ(removed.rc, 0) << removed.err;
+  EXPECT_EQ(testing::RunBinary({"sandbox", "prepare-host", "--check"}).rc, 3);
+}
+
 TEST_F(EgressNetns, NoneModeHasOnlyLoopback) {
   auto child = NetnsChild::Start();
   ASSERT_TRUE(child.ok());
