@@ -316,7 +316,7 @@ NetnsTopology::~NetnsTopology() {
 
 // ---------------------------------------------------------------------------------------------
 
-StatusOr<std::unique_ptr<NetnsChild>> NetnsChild::Start() {
+StatusOr<std::unique_ptr<NetnsChild>> NetnsChild::Start(bool new_netns) {
   int ready[2], go[2], out[2];
   if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
     return ErrnoError(errno, "pipe2 for a netns child");
@@ -334,7 +334,7 @@ StatusOr<std::unique_ptr<NetnsChild>> NetnsChild::Start() {
     ready[1] = 3;
     go[0] = 4;
     out[1] = 5;
-    if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) _exit(120);
+    if (unshare(CLONE_NEWNS | (new_netns ? CLONE_NEWNET : 0)) != 0) _exit(120);
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(121);
     if (write(ready[1], "r", 1) != 1) _exit(122);
     static char buf[65536];

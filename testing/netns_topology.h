@@ -107,7 +107,9 @@ class NetnsTopology {
 // that started it exits (PR_SET_PDEATHSIG follows the thread), so start it from a long-lived one.
 class NetnsChild {
  public:
-  static StatusOr<std::unique_ptr<NetnsChild>> Start();
+  // `new_netns` false: keep the caller's (thread's) network namespace and unshare only the mount
+  // namespace (to run a real `cloudcoop` with a test resolv.conf on the agent host).
+  static StatusOr<std::unique_ptr<NetnsChild>> Start(bool new_netns = true);
   ~NetnsChild();  // kills and reaps it if still running
 
   pid_t pid() const { return pid_; }
