@@ -70,7 +70,7 @@ extern const CommandSpec kSandboxPrepareHostCommand = {
         "than their own relay; the rest is masqueraded) and turns on IPv4 forwarding on the interfaces of\n"
         "the default routes only (net.ipv4.conf.<uplink>.forwarding; the global switch is left alone).\n"
         "Idempotent. Starting a sandbox never does this by itself: an unprepared host refuses egress\n"
-        "sandboxes and says so. See docs/adr/0004-sandbox-egress-network.md.",
+        "sandboxes and says so. See docs/adr/0011-sandbox-egress-network.md.",
     .run = RunSandboxPrepareHost,
     .needs_root = true,
 };
