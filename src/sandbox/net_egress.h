@@ -23,7 +23,9 @@
 //
 // Cost per sandbox: netlink only, in-process (no `ip`, no `nft`): one veth request, two batches and
 // two look-ups; see docs/PERFORMANCE.md. Host preparation (the nftables table, forwarding on the
-// uplinks) runs `nft -f -` once, when the table is missing or stale.
+// uplinks) runs `nft -f -` once, as its own step (`cloudcoop sandbox prepare-host`,
+// PrepareEgressHost); every setup checks it in-process and fails closed if it is missing or stale.
+// Design and alternatives: docs/adr/0011-sandbox-egress-network.md.
 //
 // Phases (the launcher's checklist): the parent clones the child with CLONE_NEWNET; while the child
 // waits, the parent calls EgressSandbox::Setup with the child's namespace, then Verify; the child
