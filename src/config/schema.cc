@@ -36,6 +36,7 @@ const std::vector<KeySpec>& Schema() {
     {"cloud.gcp.allowed_roles", T::kStringList, "roles/logging.logWriter,roles/monitoring.metricWriter", "project roles the VM service account may hold (only logWriter, metricWriter, artifactregistry.reader, secretmanager.secretAccessor)", true},
     {"cloud.gcp.allow_key_files", T::kBool, "false", "accept service-account key files as credentials (discouraged; `check` fails this item)", true},
     {"cloud.gcp.access_token_file", T::kString, "", "file holding an OAuth access token to use instead of ADC (like CLOUDSDK_AUTH_ACCESS_TOKEN_FILE)", true},
+    {"cloud.gcp.firewall_rule", T::kString, "cloudcoop-allow-iap-ssh", "name of the firewall rule that lets SSH in only from IAP (35.235.240.0/20) to the VM's service account", true},
     // vm
     {"vm.name", T::kString, "cloudcoop-agents", "name of the agent host VM"},
     {"vm.size", T::kEnum, "small", "size preset used when vm.machine_type is empty", false, {}, {}, {"small", "medium", "large", "xlarge"}},

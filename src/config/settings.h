@@ -19,6 +19,7 @@ struct GcpSettings {
   std::vector<std::string> allowed_roles;
   bool allow_key_files = false;
   std::string access_token_file;
+  std::string firewall_rule;  // the IAP-only SSH ingress rule cloudcoop manages
   // "us-central1" for zone "us-central1-a".
   std::string Region() const;
 };

@@ -199,6 +199,7 @@ Settings BuildSettings(const EntryMap& e) {
   s.gcp.allowed_roles = List(e, "cloud.gcp.allowed_roles");
   s.gcp.allow_key_files = boolean("cloud.gcp.allow_key_files");
   s.gcp.access_token_file = Str(e, "cloud.gcp.access_token_file");
+  s.gcp.firewall_rule = Str(e, "cloud.gcp.firewall_rule");
   s.vm.name = Str(e, "vm.name");
   s.vm.size = Str(e, "vm.size");
   for (const char* size : {"small", "medium", "large", "xlarge"}) s.vm.sizes[size] = Str(e, std::string("vm.sizes.") + size);

@@ -15,6 +15,9 @@
 namespace cloudcoop {
 class LoadedConfig;
 }
+namespace cloudcoop::gcp {
+class LiveReader;
+}
 
 namespace cloudcoop::policy {
 
@@ -46,6 +49,7 @@ struct CheckContext {
   const LoadedConfig* config = nullptr;  // null when the configuration did not load
   Status config_status;                  // why it did not
   std::string state_dir;                 // the agent host's state directory
+  gcp::LiveReader* gcp = nullptr;        // live GCP state for the gcp.* checks (null: they fail)
 };
 
 struct CheckSpec {
