@@ -103,6 +103,7 @@ std::string InstancePlan::BodyJson(bool pretty) const {
   json scheduling;
   if (spot) {
     scheduling = {{"provisioningModel", "SPOT"},
+                  {"preemptible", true},
                   {"instanceTerminationAction", "STOP"},
                   {"automaticRestart", false},
                   {"onHostMaintenance", "TERMINATE"}};
