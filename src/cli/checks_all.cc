@@ -1,6 +1,7 @@
 #include "cli/checks_all.h"
 
 #include "audit/checks.h"
+#include "cloud/gcp/gcp_checks.h"
 #include "core/paths.h"
 
 namespace cloudcoop::cli {
@@ -8,6 +9,7 @@ namespace cloudcoop::cli {
 void RegisterAllChecks(policy::CheckRegistry& registry) {
   policy::RegisterConfigChecks(registry);
   audit::RegisterAuditChecks(registry);
+  gcp::RegisterGcpChecks(registry);
 }
 
 std::string StateDirFromEnv() { return ::cloudcoop::StateDirFromEnv(); }

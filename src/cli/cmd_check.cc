@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/checks_all.h"
+#include "cloud/gcp/gcp_checks.h"
 #include "config/loader.h"
 #include "core/build_info.h"
 
@@ -24,6 +25,8 @@ int RunCheck(Invocation& inv) {
     ctx.config_status = config.status();
   }
   ctx.state_dir = StateDirFromEnv();
+  gcp::LiveReader gcp_reader(gcp::LiveReader::DefaultFactory());  // reads GCP only if a gcp.* check runs
+  ctx.gcp = &gcp_reader;
   std::string prefix = inv.ValueOr("only", "");
   auto reports = registry.Run(ctx, prefix);
   if (reports.empty()) {

@@ -16,12 +16,29 @@ extern const CommandSpec kConfigInitCommand;
 extern const CommandSpec kConfigSetCommand;
 extern const CommandSpec kConfigShowCommand;
 extern const CommandSpec kConfigValidateCommand;
+extern const CommandSpec kCreateCommand;
+extern const CommandSpec kDeleteCommand;
+extern const CommandSpec kFirewallEnsureCommand;
+extern const CommandSpec kFirewallStatusCommand;
+extern const CommandSpec kResizeCommand;
+extern const CommandSpec kStartCommand;
+extern const CommandSpec kStatusCommand;
+extern const CommandSpec kStopCommand;
 extern const CommandSpec kHelpCommand;
 extern const CommandSpec kSandboxPrepareHostCommand;
 extern const CommandSpec kVersionCommand;
 
 const std::vector<const CommandSpec*>& AllCommands() {
   static const std::vector<const CommandSpec*> commands = {
+      // Cloud (GCP agent host)
+      &kStatusCommand,
+      &kCreateCommand,
+      &kStartCommand,
+      &kStopCommand,
+      &kResizeCommand,
+      &kDeleteCommand,
+      &kFirewallStatusCommand,
+      &kFirewallEnsureCommand,
       // Audit
       &kAuditCommand,
       &kAuditVerifyCommand,

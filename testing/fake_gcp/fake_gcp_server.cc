@@ -47,6 +47,7 @@ FakeGcpServer::FakeGcpServer(FakeGcp* gcp, int port) : impl_(std::make_unique<Im
   impl_->server.Patch(any, handler);
   impl_->server.Delete(any, handler);
   impl_->server.set_payload_max_length(16u << 20);
+  impl_->server.set_tcp_nodelay(true);  // else Nagle + delayed ACK add ~40 ms to every answer
   if (port == 0) {
     port_ = impl_->server.bind_to_any_port("127.0.0.1");
   } else if (impl_->server.bind_to_port("127.0.0.1", port)) {

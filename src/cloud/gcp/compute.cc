@@ -78,6 +78,11 @@ Instance ParseInstance(const json& j) {
     }
   }
   if (const json* tags = js::Obj(j, "tags")) in.tags = js::StrList(*tags, "items");
+  if (const json* disks = js::Arr(j, "disks")) {
+    for (const auto& d : *disks) {
+      if (js::Bool(d, "boot")) in.boot_disk_gb = js::Int64(d, "diskSizeGb").value_or(0);
+    }
+  }
   return in;
 }
 
@@ -172,7 +177,7 @@ Status OperationStatus(const Operation& op, std::string_view what) {
   return FailedPreconditionError(msg).WithFix("fix what the message names, then re-run the command");
 }
 
-std::string FirewallJson(const Firewall& f) {
+std::string FirewallJson(const Firewall& f, bool for_patch) {
   json j = {{"name", f.name}, {"network", f.network}, {"direction", f.direction}, {"priority", f.priority}};
   auto ports = [](const std::vector<FirewallPorts>& list) {
     json arr = json::array();
@@ -183,12 +188,17 @@ std::string FirewallJson(const Firewall& f) {
     }
     return arr;
   };
-  if (!f.allowed.empty()) j["allowed"] = ports(f.allowed);
-  if (!f.denied.empty()) j["denied"] = ports(f.denied);
-  if (!f.source_ranges.empty()) j["sourceRanges"] = f.source_ranges;
-  if (!f.destination_ranges.empty()) j["destinationRanges"] = f.destination_ranges;
-  if (!f.target_tags.empty()) j["targetTags"] = f.target_tags;
-  if (!f.target_service_accounts.empty()) j["targetServiceAccounts"] = f.target_service_accounts;
+  auto list = [&](const char* key, const std::vector<std::string>& v) {
+    if (!v.empty() || for_patch) j[key] = v;
+  };
+  if (!f.allowed.empty() || for_patch) j["allowed"] = ports(f.allowed);
+  if (!f.denied.empty() || for_patch) j["denied"] = ports(f.denied);
+  list("sourceRanges", f.source_ranges);
+  list("destinationRanges", f.destination_ranges);
+  list("sourceTags", f.source_tags);
+  list("sourceServiceAccounts", f.source_service_accounts);
+  list("targetTags", f.target_tags);
+  list("targetServiceAccounts", f.target_service_accounts);
   j["disabled"] = f.disabled;
   j["logConfig"] = {{"enable", f.log_enabled}};
   j["description"] = "managed by cloudcoop: SSH only through IAP TCP forwarding";
@@ -391,7 +401,7 @@ StatusOr<Operation> ComputeApi::InsertFirewall(const Firewall& rule, const std::
 }
 
 StatusOr<Operation> ComputeApi::PatchFirewall(const Firewall& rule, const std::string& request_id) {
-  return Mutate("PATCH", ProjectPath() + "global/firewalls/" + rule.name, FirewallJson(rule), request_id,
+  return Mutate("PATCH", ProjectPath() + "global/firewalls/" + rule.name, FirewallJson(rule, true), request_id,
                 "compute.firewalls.patch " + rule.name);
 }
 

@@ -77,8 +77,9 @@ class ComputeApi {
 // The Status a failed (DONE, with `error`) operation stands for; OK when it has no error.
 Status OperationStatus(const Operation& op, std::string_view what);
 
-// JSON of a firewall rule as the API takes it (insert and patch bodies).
-std::string FirewallJson(const Firewall& rule);
+// JSON of a firewall rule as the API takes it. A patch body lists every field, empty lists too,
+// because PATCH (JSON merge patch) keeps the fields it is not given.
+std::string FirewallJson(const Firewall& rule, bool for_patch = false);
 
 }  // namespace cloudcoop::gcp
 

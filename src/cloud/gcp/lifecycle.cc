@@ -70,10 +70,8 @@ StatusOr<std::optional<Instance>> VmLifecycle::Get() { return c_.compute().GetIn
 StatusOr<Operation> VmLifecycle::Run(const std::string& what, StatusOr<Operation> op, Duration deadline) {
   if (!op.ok()) return op.status();
   progress_.Begin(what);
-  Duration start = c_.clock().Monotonic();
-  auto done = c_.compute().WaitForOperation(*op, deadline, [&](const Operation& o) {
-    progress_.Update("operation " + o.status + " (" + FormatSeconds(c_.clock().Monotonic() - start) + ")");
-  });
+  auto done = c_.compute().WaitForOperation(*op, deadline,
+                                            [&](const Operation& o) { progress_.Update("operation " + o.status); });
   progress_.End(done.ok());
   return done;
 }
@@ -102,7 +100,7 @@ StatusOr<Instance> VmLifecycle::WaitForState(VmState want, Duration deadline, co
       return DeadlineExceededError("VM " + name_ + " is still " + (*in)->status + " after " + FormatSeconds(elapsed))
           .WithFix("it continues in Google Cloud; follow it with `cloudcoop status`");
     }
-    progress_.Update((*in)->status + " (" + FormatSeconds(elapsed) + ")");
+    progress_.Update("instance " + (*in)->status);
     c_.sleeper().Sleep(pause);
     pause = std::min<Duration>(pause * 2, std::chrono::seconds(5));
   }

@@ -36,7 +36,7 @@ class ProgressSink {
  public:
   virtual ~ProgressSink() = default;
   virtual void Begin(const std::string& what) = 0;     // "stopping cloudcoop-agents"
-  virtual void Update(const std::string& detail) = 0;  // "operation RUNNING (12s)"
+  virtual void Update(const std::string& detail) = 0;  // "operation RUNNING" (the sink adds the time)
   virtual void End(bool ok) = 0;
 };
 

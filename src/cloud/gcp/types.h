@@ -65,6 +65,7 @@ struct Instance {
   std::optional<int64_t> max_run_seconds;
   std::map<std::string, std::string> labels;
   std::vector<std::string> tags;
+  int64_t boot_disk_gb = 0;  // 0: unknown
 
   VmState state() const { return StateFromStatus(status); }
   bool spot() const { return provisioning_model == "SPOT" || preemptible; }
