@@ -507,10 +507,11 @@ Response FakeGcp::Handle(const Request& req) {
         if (f.http_status == 429) r.headers.push_back({"Retry-After", "0"});
         return r;
       }
-      case FaultKind::kDelay: extra.delay = std::max(extra.delay, f.delay); break;
+      case FaultKind::kDelay: extra.delay = f.delay; break;
       case FaultKind::kDrop: extra.drop = true; break;
       case FaultKind::kOperationError: s.pending_op_failure = f; break;
     }
+    break;  // one fault per request: the first that matches
   }
   Response r;
   const std::string& p = req.path;

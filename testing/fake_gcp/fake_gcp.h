@@ -53,6 +53,8 @@ enum class FaultKind {
   kOperationError,  // the operation this request starts ends DONE with op_error_code/message
 };
 
+// Faults are tried in the order they were added; a request hits at most one (the first that
+// matches and has hits left).
 struct Fault {
   FaultKind kind = FaultKind::kHttpError;
   std::string method;         // empty: any method

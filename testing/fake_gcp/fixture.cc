@@ -79,7 +79,21 @@ InProcessGcp::InProcessGcp(Options options, const std::vector<std::string>& extr
   Connect();
 }
 
-void InProcessGcp::Connect() {
+LoadedConfig GcpTestConfig(const std::vector<std::string>& extra) {
+  EntryMap entries = DefaultEntries();
+  for (const auto& o : GcpConfigOverrides(extra)) {
+    auto kv = ParseOverride(o);
+    if (!kv.ok()) throw std::runtime_error("bad test override " + o + ": " + kv.status().message());
+    entries[kv->first] = Entry{kv->second, Layer::kFlag, "--set"};
+  }
+  auto loaded = FinishConfig(entries, LoadOptions{}, ConfigPaths{}, {});
+  if (!loaded.ok()) throw std::runtime_error("test config does not validate: " + loaded.status().ToString());
+  return std::move(*loaded);
+}
+
+void InProcessGcp::Connect() { clients = NewClients(); }
+
+std::unique_ptr<gcp::GcpClients> InProcessGcp::NewClients() {
   gcp::ClientOptions o;
   std::string base = kFakeTransportBase;
   std::string tf = token_file;
@@ -95,7 +109,7 @@ void InProcessGcp::Connect() {
   o.retry.seed = 42;
   auto c = gcp::GcpClients::Create(settings, o);
   if (!c.ok()) throw std::runtime_error("GcpClients::Create: " + c.status().ToString());
-  clients = std::move(*c);
+  return std::move(*c);
 }
 
 }  // namespace cloudcoop::fakegcp

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cloud/gcp/clients.h"
+#include "config/loader.h"
 #include "config/settings.h"
 #include "core/clock.h"
 #include "testing/fake_gcp/fake_gcp.h"
@@ -31,6 +32,8 @@ void SeedStandardProject(FakeGcp& gcp);
 std::vector<std::string> GcpConfigOverrides(const std::vector<std::string>& extra = {});
 // Built-in defaults with GcpConfigOverrides(extra) applied (no files, no environment).
 Settings GcpTestSettings(const std::vector<std::string>& extra = {});
+// The same as a validated configuration (for code that takes a LoadedConfig, such as checks).
+LoadedConfig GcpTestConfig(const std::vector<std::string>& extra = {});
 // The same as a TOML file's content, for CLI tests (--config FILE).
 std::string GcpConfigToml(const std::vector<std::string>& extra = {});
 
@@ -46,6 +49,8 @@ struct InProcessGcp {
   // Builds (or rebuilds, after settings changed) the clients; the token comes from an env lookup
   // with CLOUDSDK_AUTH_ACCESS_TOKEN_FILE pointing at a file holding kToken.
   void Connect();
+  // Another set of clients on the same fake (e.g. for a checks LiveReader factory).
+  std::unique_ptr<gcp::GcpClients> NewClients();
   std::string token_file;
 };
 

@@ -367,7 +367,7 @@ StatusOr<std::map<std::string, std::string>> ComputeApi::GetGuestAttributes(cons
 }
 
 StatusOr<ProjectInfo> ComputeApi::GetProject() {
-  CC_ASSIGN_OR_RETURN(std::string body, Get(ProjectPath(), "compute.projects.get " + project_, std::chrono::seconds(30)));
+  CC_ASSIGN_OR_RETURN(std::string body, Get(base_ + "projects/" + project_, "compute.projects.get " + project_, std::chrono::seconds(30)));
   CC_ASSIGN_OR_RETURN(json j, js::Parse(body, "the compute.projects.get response"));
   ProjectInfo p;
   p.name = js::Str(j, "name");

@@ -117,11 +117,24 @@ StatusOr<LifecycleOutcome> VmLifecycle::Create(const InstancePlan& plan) {
   if (existing) {
     VmState state = existing->state();
     if (pending && state == VmState::kStarting) {
-      // Our own create was interrupted after GCP accepted it: follow it to the end.
-      CC_ASSIGN_OR_RETURN(Instance in, WaitForState(VmState::kRunning, timeouts_.create,
-                                                    "waiting for the interrupted create of " + name_));
+      // Our own create was interrupted after GCP accepted it: follow it to the end. Re-sending the
+      // insert with the same requestId gives back its operation; once GCP has forgotten the
+      // requestId (409, the name exists), watch the instance itself.
+      bool fresh = c_.clock().Now() - pending->started < kRequestIdReuseWindow;
+      auto op = fresh ? c_.compute().InsertInstance(zone_, plan.BodyJson(), pending->request_id)
+                      : StatusOr<Operation>(AlreadyExistsError("requestId too old to re-use"));
+      if (op.ok()) {
+        CC_RETURN_IF_ERROR(Run("resuming the interrupted create of " + name_, op, timeouts_.create).status());
+      } else if (op.status().code() == StatusCode::kAlreadyExists) {
+        CC_RETURN_IF_ERROR(
+            WaitForState(VmState::kRunning, timeouts_.create, "waiting for the interrupted create of " + name_).status());
+      } else {
+        return op.status();
+      }
+      CC_ASSIGN_OR_RETURN(auto in, Get());
+      if (!in) return NotFoundError("VM " + name_ + " disappeared while its create was resumed");
       RemovePending(pending_path);
-      return LifecycleOutcome{true, "created " + Describe(in) + " (resumed an interrupted create)", in};
+      return LifecycleOutcome{true, "created " + Describe(*in) + " (resumed an interrupted create)", in};
     }
     if (state == VmState::kRunning || state == VmState::kStopped) {
       RemovePending(pending_path);
