@@ -399,6 +399,12 @@ void FakeGcp::SetGuestAttribute(const std::string& zone, const std::string& inst
   std::lock_guard<std::mutex> lock(s_->mu);
   s_->guest[zone + "/" + instance][key] = value;
 }
+void FakeGcp::FinishOperationsAfter(int polls) {
+  std::lock_guard<std::mutex> lock(s_->mu);
+  for (auto& [name, op] : s_->ops) {
+    if (op.j["status"] != "DONE") op.polls_left = polls;
+  }
+}
 std::map<std::string, std::string> FakeGcp::MetadataGuestAttributes() const {
   std::lock_guard<std::mutex> lock(s_->mu);
   return s_->metadata_guest;
@@ -955,8 +961,10 @@ Response Firewalls(FakeGcp::State& s, const Request& req, const std::vector<std:
     if (Response v = ValidateOrError(body, BodyKind::kFirewall); v.status != 0) return v;
     if (body.contains("name") && body["name"] != name) return Error(400, "invalid", "Invalid value for field 'resource.name'");
     if (body.contains("network")) {
-      body["network"] = s.ComputeBase() + "/global/networks/" + Last(body["network"].get<std::string>());
-      if (body["network"] != it->second["network"]) return Error(400, "invalid", "The network of a firewall rule cannot be changed.");
+      if (Last(body["network"].get<std::string>()) != Last(it->second.value("network", ""))) {
+        return Error(400, "invalid", "The network of a firewall rule cannot be changed.");
+      }
+      body.erase("network");
     }
     return Json(s.NewOp("patch", "", s.ComputeBase() + "/global/firewalls/" + name, [st, name, body] {
       json& f = st->firewalls[name];

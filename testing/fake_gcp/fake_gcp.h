@@ -119,6 +119,8 @@ class FakeGcp {
   void AddServiceAccountKey(const std::string& email, const std::string& key_id, const std::string& key_type);
   void SetGuestAttribute(const std::string& zone, const std::string& instance, const std::string& key,
                          const std::string& value);
+  // Every operation not yet DONE finishes after `polls` more get/wait calls.
+  void FinishOperationsAfter(int polls);
   // Values the metadata server received through PUT guest-attributes/cloudcoop/KEY.
   std::map<std::string, std::string> MetadataGuestAttributes() const;
 
