@@ -10,6 +10,7 @@
 #include <regex>
 #include <set>
 
+#include "cloud/gcp/crypto.h"
 #include "core/clock.h"
 #include "core/strings.h"
 #include "testing/fake_gcp/body_schema.h"
@@ -119,6 +120,13 @@ bool IsTrue(const std::string& v) {
 
 std::string Last(const std::string& url) { return url.substr(url.rfind('/') + 1); }
 
+// Fingerprints and etags are `bytes` fields: base64 on the wire (gcloud refuses anything else).
+std::string Fingerprint(const std::string& seed) {
+  std::string raw = seed;
+  raw.resize(8, '#');
+  return gcp::Base64Encode(raw);
+}
+
 const std::set<std::string>& KnownQueryParams() {
   static const std::set<std::string> known = {"alt",      "requestId",   "filter",  "maxResults", "pageToken",
                                               "orderBy",  "includeAllScopes", "returnPartialSuccess",
@@ -202,7 +210,7 @@ struct FakeGcp::State {
     tokens.insert(t);
     return t;
   }
-  std::string PolicyEtag() { return "BwY" + std::to_string(++etag_counter) + "AAAA="; }
+  std::string PolicyEtag() { return Fingerprint("etag" + std::to_string(++etag_counter)); }
 
   void Finish(Op& op) {
     op.j["status"] = "DONE";
@@ -555,7 +563,7 @@ Response FakeGcp::Handle(const Request& req) {
                       {"id", s.opt.project_number},
                       {"commonInstanceMetadata",
                        {{"kind", "compute#metadata"},
-                        {"fingerprint", "fp-project-" + std::to_string(s.project_fingerprint)},
+                        {"fingerprint", Fingerprint("prj" + std::to_string(s.project_fingerprint))},
                         {"items", s.project_items}}},
                       {"defaultServiceAccount", s.opt.project_number + "-compute@developer.gserviceaccount.com"},
                       {"selfLink", s.ComputeBase()}});
@@ -639,8 +647,8 @@ json BuildInstance(FakeGcp::State& s, const std::string& zone, json body) {
   body["status"] = "PROVISIONING";
   body["machineType"] = s.ZoneUrl(zone) + "/machineTypes/" + Last(body["machineType"].get<std::string>());
   body["cpuPlatform"] = "Unknown CPU Platform";
-  body["fingerprint"] = "fp-" + body["id"].get<std::string>();
-  body["labelFingerprint"] = "lfp-1";
+  body["fingerprint"] = Fingerprint("in" + std::to_string(s.next_id));
+  body["labelFingerprint"] = Fingerprint("labels1");
   if (!body.contains("canIpForward")) body["canIpForward"] = false;
   if (!body.contains("scheduling")) body["scheduling"] = json::object();
   json& sc = body["scheduling"];
@@ -660,7 +668,7 @@ json BuildInstance(FakeGcp::State& s, const std::string& zone, json body) {
       nic["subnetwork"] = s.ComputeBase() + "/regions/" + region + "/subnetworks/" + Last(sub);
     }
     nic["networkIP"] = "10.128.0." + std::to_string(s.next_ip++);
-    nic["fingerprint"] = "nicfp";
+    nic["fingerprint"] = Fingerprint("nic");
     if (nic.contains("accessConfigs")) {
       for (auto& ac : nic["accessConfigs"]) {
         ac["kind"] = "compute#accessConfig";
@@ -696,8 +704,8 @@ json BuildInstance(FakeGcp::State& s, const std::string& zone, json body) {
   }
   if (!body.contains("metadata")) body["metadata"] = json::object();
   body["metadata"]["kind"] = "compute#metadata";
-  body["metadata"]["fingerprint"] = "mdfp-1";
-  if (body.contains("tags")) body["tags"]["fingerprint"] = "tagfp-1";
+  body["metadata"]["fingerprint"] = Fingerprint("md1");
+  if (body.contains("tags")) body["tags"]["fingerprint"] = Fingerprint("tags1");
   return body;
 }
 
@@ -891,7 +899,7 @@ Response Instances(FakeGcp::State& s, const Request& req, const std::string& zon
       return Error(412, "conditionNotMet", "Supplied fingerprint does not match current metadata fingerprint.");
     }
     json items = body.value("items", json::array());
-    (*in)["metadata"]["fingerprint"] = "mdfp-" + s.NewId();  // the old fingerprint is stale at once
+    (*in)["metadata"]["fingerprint"] = Fingerprint("md" + s.NewId().substr(12));  // the old fingerprint is stale at once
     return Json(s.NewOp("setMetadata", zone, s.InstanceUrl(zone, name), [st, zone, name, items] {
       if (json* i = st->FindInstance(zone, name, true)) (*i)["metadata"]["items"] = items;
     }, nullptr, rid));

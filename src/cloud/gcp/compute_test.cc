@@ -240,13 +240,15 @@ TEST(ComputeTest, MetadataWritesCarryTheFingerprintAndRetryOnConflict) {
   stale.message = "Supplied fingerprint does not match current metadata fingerprint.";
   stale.path_contains = "/setMetadata";
   f.gcp.AddFault(stale);
+  std::string fingerprint = (*f.clients->compute().GetInstance(kZone, fakegcp::kVmName))->metadata_fingerprint;
+  ASSERT_FALSE(fingerprint.empty());
   auto done = f.clients->compute().UpdateInstanceMetadata(
       kZone, fakegcp::kVmName, [](std::vector<MetadataItem>& items) { items.push_back({"cloudcoop-note", "x"}); },
       std::chrono::seconds(60));
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_EQ(f.gcp.CountRequests("POST", "/setMetadata"), 2);
   json body = json::parse(f.gcp.Bodies("POST", "/setMetadata").back());
-  EXPECT_EQ(body["fingerprint"], "mdfp-1");
+  EXPECT_EQ(body["fingerprint"], fingerprint);
   auto in = *f.clients->compute().GetInstance(kZone, fakegcp::kVmName);
   ASSERT_NE(in->MetadataValue("cloudcoop-note"), nullptr);
   EXPECT_NE(in->MetadataValue("startup-script"), nullptr);  // the full list was kept
