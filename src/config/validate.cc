@@ -75,6 +75,12 @@ void ValidateGcp(const EntryMap& e, std::vector<Status>* problems) {
                                              "\" is not a zone" + Origin(e, "cloud.gcp.zone"))
                             .WithFix("use a zone such as us-central1-a or europe-north2-b"));
   }
+  static const std::regex rule_name("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$");
+  if (!std::regex_match(Str(e, "cloud.gcp.firewall_rule"), rule_name)) {
+    problems->push_back(InvalidArgumentError("cloud.gcp.firewall_rule = \"" + Str(e, "cloud.gcp.firewall_rule") +
+                                             "\" is not a firewall rule name" + Origin(e, "cloud.gcp.firewall_rule"))
+                            .WithFix("use lowercase letters, digits and -, starting with a letter (at most 63)"));
+  }
   std::string sa_suffix = sa.empty() ? "" : " (the roles of " + sa + ")";
   for (const auto& role : List(e, "cloud.gcp.allowed_roles")) {
     auto verdict = policy::ClassifyRole(role);

@@ -1,4 +1,4 @@
-// Where cloudcoop's Google Cloud access tokens come from (ADR 0006), in this order:
+// Where cloudcoop's Google Cloud access tokens come from (ADR 0007), in this order:
 //   1. an access-token file: --access-token-file, then cloud.gcp.access_token_file, then
 //      CLOUDSDK_AUTH_ACCESS_TOKEN_FILE (gcloud's variable);
 //   2. the GCE metadata server, when running on a VM (GCE_METADATA_HOST, or the DMI product name

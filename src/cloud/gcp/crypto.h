@@ -1,5 +1,5 @@
 // The little cryptography the GCP client needs, from the system's libcrypto (OpenSSL 3), loaded
-// with dlopen like libcurl (ADR 0004). Used only when service-account key files are explicitly
+// with dlopen like libcurl (ADR 0005). Used only when service-account key files are explicitly
 // allowed (cloud.gcp.allow_key_files): an RS256 signature for the JWT-bearer token exchange.
 #ifndef CLOUDCOOP_CLOUD_GCP_CRYPTO_H_
 #define CLOUDCOOP_CLOUD_GCP_CRYPTO_H_

@@ -1,4 +1,4 @@
-// HTTPS through libcurl, loaded with dlopen("libcurl.so.4") on the first request (ADR 0004):
+// HTTPS through libcurl, loaded with dlopen("libcurl.so.4") on the first request (ADR 0005):
 // linking libcurl would cost ~9 ms on every start of the binary, including every sandbox start.
 // Only the handful of functions used are resolved, into a small table. One easy handle per
 // transport keeps connections alive between requests (curl_easy_reset keeps the connection cache).

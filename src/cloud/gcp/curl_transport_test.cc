@@ -138,7 +138,7 @@ TEST(CurlTransportTest, MissingLibraryIsAClearError) {
 }
 
 TEST(CurlTransportTest, NotLinkedIntoTheBinary) {
-  // ADR 0004: libcurl is loaded on first use only, never asked of the dynamic loader at start.
+  // ADR 0005: libcurl is loaded on first use only, never asked of the dynamic loader at start.
   const char* bin = std::getenv("CLOUDCOOP_BINARY");
   ASSERT_NE(bin, nullptr);
   ProcessSpec spec;

@@ -1,5 +1,5 @@
 // The REST transport seam: one HTTP request in, one response out. The real implementation is
-// CurlTransport (libcurl loaded with dlopen on first use, ADR 0004); tests use the fake GCP, either
+// CurlTransport (libcurl loaded with dlopen on first use, ADR 0005); tests use the fake GCP, either
 // in-process (testing/fake_gcp/fake_transport.h) or over loopback HTTP with the real transport.
 #ifndef CLOUDCOOP_CLOUD_GCP_HTTP_H_
 #define CLOUDCOOP_CLOUD_GCP_HTTP_H_

@@ -92,5 +92,19 @@ TEST(InstancePlanTest, NamesAreCheckedBeforeTheyReachAUrl) {
   EXPECT_FALSE(PlanInstance(GcpTestSettings({"vm.tags=ok,Not Ok"}), {}).ok());
 }
 
+TEST(InstancePlanTest, FirewallRuleNameIsValidatedWithTheConfiguration) {
+  EntryMap entries = DefaultEntries();
+  for (const auto& o : fakegcp::GcpConfigOverrides({"cloud.gcp.firewall_rule=Allow SSH"})) {
+    auto kv = ParseOverride(o);
+    ASSERT_TRUE(kv.ok());
+    entries[kv->first] = Entry{kv->second, Layer::kFlag, "--set"};
+  }
+  auto loaded = FinishConfig(entries, LoadOptions{}, ConfigPaths{}, {});
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.status().message().find("cloud.gcp.firewall_rule = \"Allow SSH\" is not a firewall rule name"),
+            std::string::npos)
+      << loaded.status().message();
+}
+
 }  // namespace
 }  // namespace cloudcoop::gcp

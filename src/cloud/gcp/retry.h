@@ -1,4 +1,4 @@
-// The one retry loop every GCP call goes through (ADR 0005), made of three separate parts:
+// The one retry loop every GCP call goes through (ADR 0006), made of three separate parts:
 //   RetryPolicy    which failures are transient, and how many attempts / how much time in total;
 //   BackoffPolicy  truncated exponential backoff with jitter, slept through an injected Sleeper;
 //   Idempotency    whether repeating the call is safe. Reads are; a write is only when it carries
