@@ -32,7 +32,7 @@ int RunCreate(Invocation& inv) {
   if (!clients.ok()) return inv.Fail(clients.status());
   TerminalProgress progress(inv);
   gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
-  return PrintOutcome(inv, lifecycle.Create(*plan));
+  return RunAuditedChange(inv, [&] { return lifecycle.Create(*plan); });
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ int RunDelete(Invocation& inv) {
       return 1;
     }
   }
-  return PrintOutcome(inv, lifecycle.Delete());
+  return RunAuditedChange(inv, [&] { return lifecycle.Delete(); });
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cli/audit_action.h"
 #include "cli/command.h"
 #include "cli/gcp_cli.h"
 #include "cloud/gcp/firewall.h"
@@ -38,9 +39,14 @@ int RunFirewallEnsure(Invocation& inv) {
                         .WithFix("re-run with --fix --yes to delete them without asking"));
   }
 
+  auto audited = BeginAuditedAction(inv);  // fail closed: no record, no change
+  if (!audited.ok()) return inv.Fail(audited.status());
   TerminalProgress progress(inv);
   auto action = gcp::EnsureIapRule(**clients, *st, progress, deadline);
-  if (!action.ok()) return inv.Fail(action.status());
+  if (!action.ok()) {
+    (void)audited->End(action.status());
+    return inv.Fail(action.status());
+  }
   std::vector<std::string> deleted, kept;
   for (const auto* f : to_delete) {
     bool go = fix && (inv.Has("yes") || Confirm(inv, "Delete firewall rule " + f->rule.name + " (" + f->detail + ")?"));
@@ -49,9 +55,14 @@ int RunFirewallEnsure(Invocation& inv) {
       continue;
     }
     Status del = gcp::DeleteFirewallRule(**clients, f->rule.name, progress, deadline);
-    if (!del.ok()) return inv.Fail(del);
+    if (!del.ok()) {
+      (void)audited->End(del);
+      return inv.Fail(del);
+    }
     deleted.push_back(f->rule.name);
   }
+  Status recorded = audited->End(OkStatus());
+  if (!recorded.ok()) return inv.Fail(recorded);
   auto after = gcp::ReadFirewallState(**clients);
   if (!after.ok()) return inv.Fail(after.status());
   bool compliant = FirewallCompliant(after->report);

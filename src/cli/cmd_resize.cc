@@ -20,7 +20,7 @@ int RunResize(Invocation& inv) {
   if (!clients.ok()) return inv.Fail(clients.status());
   TerminalProgress progress(inv);
   gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
-  return PrintOutcome(inv, lifecycle.Resize(*machine_type));
+  return RunAuditedChange(inv, [&] { return lifecycle.Resize(*machine_type); });
 }
 
 }  // namespace

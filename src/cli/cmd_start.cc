@@ -12,7 +12,7 @@ int RunStart(Invocation& inv) {
   if (!clients.ok()) return inv.Fail(clients.status());
   TerminalProgress progress(inv);
   gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
-  return PrintOutcome(inv, lifecycle.Start());
+  return RunAuditedChange(inv, [&] { return lifecycle.Start(); });
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ int RunStop(Invocation& inv) {
   if (!clients.ok()) return inv.Fail(clients.status());
   TerminalProgress progress(inv);
   gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
-  return PrintOutcome(inv, lifecycle.Stop());
+  return RunAuditedChange(inv, [&] { return lifecycle.Stop(); });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/audit_action.h"
 #include "cloud/gcp/retry.h"
 #include "config/loader.h"
 #include "core/files.h"
@@ -64,6 +65,15 @@ int PrintOutcome(Invocation& inv, const StatusOr<gcp::LifecycleOutcome>& outcome
   }
   inv.out() << j.dump(2) << "\n";
   return 0;
+}
+
+int RunAuditedChange(Invocation& inv, const std::function<StatusOr<gcp::LifecycleOutcome>()>& change) {
+  auto action = BeginAuditedAction(inv);
+  if (!action.ok()) return inv.Fail(action.status());
+  StatusOr<gcp::LifecycleOutcome> outcome = change();
+  Status recorded = action->End(outcome.ok() ? OkStatus() : outcome.status());
+  if (outcome.ok() && !recorded.ok()) return inv.Fail(recorded);
+  return PrintOutcome(inv, outcome);
 }
 
 bool Confirm(Invocation& inv, const std::string& question) {

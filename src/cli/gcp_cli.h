@@ -6,6 +6,7 @@
 #define CLOUDCOOP_CLI_GCP_CLI_H_
 
 #include <atomic>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,10 @@ std::string OperatorStateDir();
 // Prints a lifecycle command's result: its message (or JSON with --json: changed, message and the
 // VM's name, state, machine type and internal IP), and returns the exit code.
 int PrintOutcome(Invocation& inv, const StatusOr<gcp::LifecycleOutcome>& outcome);
+
+// Runs a lifecycle change as an audited control action (audit/control.h): the start is recorded
+// (fail closed: no record, no change), then `change`, then its outcome, then PrintOutcome.
+int RunAuditedChange(Invocation& inv, const std::function<StatusOr<gcp::LifecycleOutcome>()>& change);
 
 // Asks `question` on the terminal; true only for "y"/"yes". Without a terminal: false.
 bool Confirm(Invocation& inv, const std::string& question);

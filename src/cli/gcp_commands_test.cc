@@ -160,6 +160,21 @@ TEST_F(GcpCommandsTest, LifecycleEndToEnd) {
   ASSERT_EQ(del.rc, 0) << del.err;
   EXPECT_EQ(gcp.InstanceCount(), 0);
   EXPECT_EQ(Run({"delete", "--yes"}).rc, 0);  // nothing to delete
+
+  // Every change was recorded in the audit log as a control action, with its outcome.
+  auto audit = Run({"audit", "--type", "control", "--json"});
+  ASSERT_EQ(audit.rc, 0) << audit.err;
+  for (const char* action : {"\"create\"", "\"stop\"", "\"resize\"", "\"start\"", "\"delete\""}) {
+    EXPECT_NE(audit.out.find(action), std::string::npos) << action << "\n" << audit.out;
+  }
+}
+
+TEST_F(GcpCommandsTest, NoAuditRecordNoChange) {
+  dir.Write("state/audit", "not a directory\n");  // the audit log cannot be written
+  auto r = Run({"create"});
+  EXPECT_NE(r.rc, 0);
+  EXPECT_EQ(gcp.CountRequests("POST", "/instances"), 0) << r.err;
+  EXPECT_EQ(gcp.InstanceCount(), 0);
 }
 
 TEST_F(GcpCommandsTest, StateRulesSayWaitWhileTransitioning) {
