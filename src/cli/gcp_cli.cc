@@ -10,6 +10,7 @@
 #include "cloud/gcp/retry.h"
 #include "config/loader.h"
 #include "core/files.h"
+#include "core/paths.h"
 #include "core/strings.h"
 
 namespace cloudcoop::cli {
@@ -38,12 +39,7 @@ StatusOr<std::unique_ptr<gcp::GcpClients>> MakeGcpClients(Invocation& inv, const
   return gcp::GcpClients::Create(settings, options);
 }
 
-std::string OperatorStateDir() {
-  if (const char* d = std::getenv("CLOUDCOOP_STATE_DIR"); d != nullptr && *d != '\0') return d;
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x != nullptr && *x != '\0') return JoinPath(x, "cloudcoop");
-  const char* home = std::getenv("HOME");
-  return JoinPath(JoinPath(home != nullptr ? home : "/root", ".local/state"), "cloudcoop");
-}
+std::string OperatorStateDir() { return StateDirFromEnv(); }
 
 int PrintOutcome(Invocation& inv, const StatusOr<gcp::LifecycleOutcome>& outcome) {
   if (!outcome.ok()) return inv.Fail(outcome.status());

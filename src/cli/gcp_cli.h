@@ -28,8 +28,8 @@ StatusOr<const Settings*> GcpSettingsFor(Invocation& inv);
 // Clients for those settings, with the command's --access-token-file.
 StatusOr<std::unique_ptr<gcp::GcpClients>> MakeGcpClients(Invocation& inv, const Settings& settings);
 
-// CLOUDCOOP_STATE_DIR, else $XDG_STATE_HOME/cloudcoop, else ~/.local/state/cloudcoop: where the
-// operator's machine keeps records such as an interrupted create's requestId.
+// Where records such as an interrupted create's requestId are kept (<dir>/gcp/): the same state
+// directory as the audit log (CLOUDCOOP_STATE_DIR, else /var/lib/cloudcoop).
 std::string OperatorStateDir();
 
 // Prints a lifecycle command's result: its message (or JSON with --json: changed, message and the
