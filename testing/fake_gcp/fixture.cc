@@ -91,6 +91,11 @@ LoadedConfig GcpTestConfig(const std::vector<std::string>& extra) {
   return std::move(*loaded);
 }
 
+InProcessGcp::~InProcessGcp() {
+  clients.reset();
+  if (!token_file.empty()) unlink(token_file.c_str());
+}
+
 void InProcessGcp::Connect() { clients = NewClients(); }
 
 std::unique_ptr<gcp::GcpClients> InProcessGcp::NewClients() {

@@ -40,6 +40,9 @@ std::string GcpConfigToml(const std::vector<std::string>& extra = {});
 // A fake GCP answered in-process, with clients wired to it.
 struct InProcessGcp {
   explicit InProcessGcp(Options options = {}, const std::vector<std::string>& extra_config = {});
+  ~InProcessGcp();  // removes the token file
+  InProcessGcp(const InProcessGcp&) = delete;
+  InProcessGcp& operator=(const InProcessGcp&) = delete;
   FakeGcp gcp;
   FakeTransport transport;
   FakeClock clock;
