@@ -141,13 +141,14 @@ class [[nodiscard]] StatusOr {
     assert(ok());
     return std::get<T>(value_);
   }
-  T&& value() && {
+  // By value: `for (auto& x : *ListDir(d))` must not bind to a destroyed temporary.
+  T value() && {
     assert(ok());
     return std::get<T>(std::move(value_));
   }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  T operator*() && { return std::move(*this).value(); }
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
 

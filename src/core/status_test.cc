@@ -68,5 +68,13 @@ TEST(StatusOrTest, ValueAndError) {
   EXPECT_EQ(s->size(), 1u);
 }
 
+StatusOr<std::vector<std::string>> Names() { return std::vector<std::string>{"a", "b"}; }
+
+TEST(StatusOrTest, RangeForOverATemporaryIsSafe) {
+  std::string joined;
+  for (const auto& n : *Names()) joined += n;
+  EXPECT_EQ(joined, "ab");
+}
+
 }  // namespace
 }  // namespace cloudcoop
