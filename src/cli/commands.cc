@@ -26,6 +26,7 @@ extern const CommandSpec kStatusCommand;
 extern const CommandSpec kStopCommand;
 extern const CommandSpec kHelpCommand;
 extern const CommandSpec kSandboxPrepareHostCommand;
+extern const CommandSpec kSandboxRunCommand;
 extern const CommandSpec kVersionCommand;
 
 const std::vector<const CommandSpec*>& AllCommands() {
@@ -49,6 +50,7 @@ const std::vector<const CommandSpec*>& AllCommands() {
       &kCheckCommand,
       // Sandbox
       &kSandboxPrepareHostCommand,
+      &kSandboxRunCommand,
       // Configuration
       &kConfigInitCommand,
       &kConfigShowCommand,

@@ -1,0 +1,50 @@
+// The supervisor <-> sandbox init protocol: one SOCK_SEQPACKET socketpair, one datagram per
+// message, optionally carrying a file descriptor (SCM_RIGHTS): the network namespace today, the
+// seccomp notification fd once exec auditing lands.
+//
+//   supervisor                          sandbox init (pid 1)
+//   clone() ----------------------------> builds the new root (mountns)
+//   cgroup, netns (in parallel)
+//   kGo [+ netns fd] -------------------> joins netns, hostname, cgroup ns
+//                      <----------------- kUsernsReady (entered its user namespace)
+//   writes uid_map/gid_map
+//   kIdMapsWritten ---------------------> switches ids, rlimits, caps, nnp, Landlock, seccomp,
+//                                         forks the command, waits for its exec
+//                      <----------------- kDegraded* (layers skipped under --allow-degraded)
+//                      <----------------- kRunning (exec succeeded) | kError (layer failed)
+//                      <----------------- kExit (the command's wait status)
+#ifndef CLOUDCOOP_SANDBOX_CHANNEL_H_
+#define CLOUDCOOP_SANDBOX_CHANNEL_H_
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace cloudcoop::sandbox::channel {
+
+enum class Type : uint8_t {
+  kGo = 1,
+  kUsernsReady = 2,
+  kIdMapsWritten = 3,
+  kDegraded = 4,
+  kRunning = 5,
+  kError = 6,
+  kExit = 7,
+};
+
+struct Message {
+  Type type = Type::kGo;
+  int32_t value = 0;   // kRunning: the command's pid in the sandbox; kExit: wait status
+  Status status;       // kError
+  std::string text;    // kDegraded: "<layer>: <reason>"
+  int fd = -1;         // received fd (owned by the receiver), or fd to send
+};
+
+Status Send(int sock, const Message& msg);
+// Blocks for the next message; a closed peer is kUnavailable ("sandbox init exited").
+StatusOr<Message> Recv(int sock);
+
+}  // namespace cloudcoop::sandbox::channel
+
+#endif  // CLOUDCOOP_SANDBOX_CHANNEL_H_

@@ -1,0 +1,172 @@
+#include "sandbox/state.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/files.h"
+#include "core/strings.h"
+#include "sandbox/layers.h"
+
+namespace cloudcoop::sandbox::state {
+namespace {
+
+using nlohmann::json;
+
+// temp + rename, no fsync: readers see the old or the new record, never a torn one.
+Status WriteRuntimeFile(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return LayerErrno(Layer::kState, "open", tmp, errno, "check the state directory's permissions");
+  Status s = WriteAll(fd.get(), data, tmp);
+  if (!s.ok()) {
+    unlink(tmp.c_str());
+    return LayerError(Layer::kState, s.code(), s.message(), "check disk space");
+  }
+  fd.Reset();
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return LayerErrno(Layer::kState, "rename", path, err, "check the state directory");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string RunningDir(const std::string& state_dir) { return JoinPath(JoinPath(state_dir, "sandbox"), "running"); }
+
+std::string RecordPath(const std::string& state_dir, const std::string& name) {
+  return JoinPath(RunningDir(state_dir), name + ".json");
+}
+
+uint64_t ProcessStartTicks(pid_t pid) {
+  auto text = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!text.ok()) return 0;
+  // The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
+  size_t close = text->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> fields = Split(std::string_view(*text).substr(close + 2), ' ', true);
+  // fields[0] is field 3 (state); field 22 is fields[19].
+  if (fields.size() < 20) return 0;
+  auto v = ParseInt64(fields[19]);
+  return v.has_value() ? static_cast<uint64_t>(*v) : 0;
+}
+
+bool SupervisorAlive(const RunningRecord& record) {
+  if (record.supervisor_pid <= 0) return false;
+  uint64_t start = ProcessStartTicks(record.supervisor_pid);
+  return start != 0 && start == record.supervisor_start_ticks;
+}
+
+std::string ToJson(const RunningRecord& r) {
+  json j;
+  j["name"] = r.name;
+  j["phase"] = r.phase;
+  j["supervisor_pid"] = r.supervisor_pid;
+  j["supervisor_start_ticks"] = r.supervisor_start_ticks;
+  j["init_pid"] = r.init_pid;
+  j["uid"] = r.uid;
+  j["gid"] = r.gid;
+  j["started_unix"] = r.started_unix;
+  j["net"] = r.net;
+  j["cgroup_version"] = r.cgroup_version;
+  j["cgroup_paths"] = r.cgroup_paths;
+  j["degraded"] = r.degraded;
+  json plan = json::parse(r.plan_json, nullptr, false);
+  j["plan"] = plan.is_discarded() ? json(nullptr) : plan;
+  return j.dump(2) + "\n";
+}
+
+StatusOr<RunningRecord> FromJson(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return DataLossError("sandbox record does not parse as JSON").WithFix("remove the damaged record");
+  }
+  RunningRecord r;
+  r.name = j.value("name", "");
+  r.phase = j.value("phase", "");
+  r.supervisor_pid = j.value("supervisor_pid", 0);
+  r.supervisor_start_ticks = j.value("supervisor_start_ticks", uint64_t{0});
+  r.init_pid = j.value("init_pid", 0);
+  r.uid = j.value("uid", 0u);
+  r.gid = j.value("gid", 0u);
+  r.started_unix = j.value("started_unix", int64_t{0});
+  r.net = j.value("net", "");
+  r.cgroup_version = j.value("cgroup_version", 0);
+  if (j.contains("cgroup_paths") && j["cgroup_paths"].is_object()) {
+    for (const auto& [k, v] : j["cgroup_paths"].items()) {
+      if (v.is_string()) r.cgroup_paths[k] = v.get<std::string>();
+    }
+  }
+  if (j.contains("degraded") && j["degraded"].is_array()) {
+    for (const auto& d : j["degraded"]) {
+      if (d.is_string()) r.degraded.push_back(d.get<std::string>());
+    }
+  }
+  if (j.contains("plan") && j["plan"].is_object()) r.plan_json = j["plan"].dump();
+  if (r.name.empty()) return DataLossError("sandbox record has no name").WithFix("remove the damaged record");
+  return r;
+}
+
+Status ClaimInParent(const std::string& state_dir, const RunningRecord& record) {
+  std::string dir = RunningDir(state_dir);
+  Status s = MakeDirs(dir, 0700);
+  if (!s.ok()) {
+    return LayerError(Layer::kState, s.code(), "create " + dir + ": " + s.message(),
+                      "run as root, or set CLOUDCOOP_STATE_DIR to a writable directory");
+  }
+  // Serialise claims so two launches of one name cannot both see "stale".
+  std::string lock_path = JoinPath(dir, ".lock");
+  UniqueFd lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!lock.valid() || flock(lock.get(), LOCK_EX) != 0) {
+    return LayerErrno(Layer::kState, "flock", lock_path, errno, "check the state directory's permissions");
+  }
+  std::string path = RecordPath(state_dir, record.name);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    auto old = Read(path);
+    if (old.ok() && SupervisorAlive(*old)) {
+      return LayerError(Layer::kState, StatusCode::kAlreadyExists,
+                        "a sandbox named \"" + record.name + "\" is already running (supervisor pid " +
+                            std::to_string(old->supervisor_pid) + ")",
+                        "pick another --name, or stop the running one");
+    }
+    // Stale (its supervisor was killed): take the name over.
+  } else if (fd < 0) {
+    return LayerErrno(Layer::kState, "open", path, errno, "check the state directory's permissions");
+  } else {
+    close(fd);
+  }
+  return WriteRuntimeFile(path, ToJson(record));
+}
+
+Status Update(const std::string& state_dir, const RunningRecord& record) {
+  return WriteRuntimeFile(RecordPath(state_dir, record.name), ToJson(record));
+}
+
+void Remove(const std::string& state_dir, const std::string& name) { unlink(RecordPath(state_dir, name).c_str()); }
+
+StatusOr<RunningRecord> Read(const std::string& path) {
+  CC_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return FromJson(text);
+}
+
+StatusOr<std::vector<RunningRecord>> List(const std::string& state_dir) {
+  std::vector<RunningRecord> out;
+  std::string dir = RunningDir(state_dir);
+  if (!IsDirectory(dir)) return out;
+  CC_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
+  for (const auto& n : names) {
+    if (!EndsWith(n, ".json")) continue;
+    auto r = Read(JoinPath(dir, n));
+    if (r.ok()) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+}  // namespace cloudcoop::sandbox::state

@@ -1,0 +1,29 @@
+// User namespace and identity switch. The sandbox's init builds its mounts and network as root in
+// the host's user namespace, then enters a user namespace of its own whose only mapping is the
+// sandbox uid and gid onto themselves, and switches to them. No namespace the sandbox lives in
+// (mount, pid, net, ipc, uts) is owned by that user namespace, so even a capability regained
+// inside it would grant nothing over them. See docs/adr/0004-sandbox-user-namespace.md.
+#ifndef CLOUDCOOP_SANDBOX_USERNS_H_
+#define CLOUDCOOP_SANDBOX_USERNS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "core/status.h"
+
+namespace cloudcoop::sandbox::userns {
+
+// Child: unshare(CLONE_NEWUSER). The parent writes the maps next.
+Status ApplyInChild();
+// Parent: "<uid> <uid> 1" into uid_map and "<gid> <gid> 1" into gid_map of the child.
+Status WriteMapsFromParent(pid_t child, uint32_t uid, uint32_t gid);
+// Child: setgroups({gid}), setresgid, setresuid (which clears every capability).
+Status SwitchIdsInChild(uint32_t uid, uint32_t gid);
+// Child: all of real, effective, saved and filesystem ids are the sandbox's, no other group, and
+// (when in_userns) the uid map is exactly the one line.
+Status VerifyInChild(uint32_t uid, uint32_t gid, bool in_userns);
+
+}  // namespace cloudcoop::sandbox::userns
+
+#endif  // CLOUDCOOP_SANDBOX_USERNS_H_
