@@ -4,12 +4,15 @@
 #include "cloud/gcp/gcp_checks.h"
 #include "core/paths.h"
 
+#include "sandbox/checks.h"
+
 namespace cloudcoop::cli {
 
 void RegisterAllChecks(policy::CheckRegistry& registry) {
   policy::RegisterConfigChecks(registry);
   audit::RegisterAuditChecks(registry);
   gcp::RegisterGcpChecks(registry);
+  sandbox::RegisterSandboxChecks(registry);
 }
 
 std::string StateDirFromEnv() { return ::cloudcoop::StateDirFromEnv(); }

@@ -26,6 +26,9 @@ extern const CommandSpec kStatusCommand;
 extern const CommandSpec kStopCommand;
 extern const CommandSpec kHelpCommand;
 extern const CommandSpec kSandboxPrepareHostCommand;
+extern const CommandSpec kSandboxGcCommand;
+extern const CommandSpec kSandboxKillCommand;
+extern const CommandSpec kSandboxListCommand;
 extern const CommandSpec kSandboxRunCommand;
 extern const CommandSpec kVersionCommand;
 
@@ -51,6 +54,9 @@ const std::vector<const CommandSpec*>& AllCommands() {
       // Sandbox
       &kSandboxPrepareHostCommand,
       &kSandboxRunCommand,
+      &kSandboxListCommand,
+      &kSandboxKillCommand,
+      &kSandboxGcCommand,
       // Configuration
       &kConfigInitCommand,
       &kConfigShowCommand,

@@ -134,6 +134,8 @@ class V1 : public Cgroup {
   }
 
   StatusOr<std::vector<pid_t>> Procs() override {
+    // A group its supervisor removed meanwhile has no members.
+    if (!fs_.Exists(JoinPath(Dir("freezer"), "cgroup.procs"))) return std::vector<pid_t>{};
     CC_ASSIGN_OR_RETURN(std::string text, fs_.Read(JoinPath(Dir("freezer"), "cgroup.procs")));
     std::vector<pid_t> pids;
     for (const auto& line : Split(text, '\n', true)) {
@@ -167,8 +169,11 @@ class V1 : public Cgroup {
       Status frozen = Freeze(true);
       CC_ASSIGN_OR_RETURN(std::vector<pid_t> pids, Procs());
       for (pid_t p : pids) kill(p, SIGKILL);
-      if (frozen.ok()) CC_RETURN_IF_ERROR(Freeze(false));
-      if (pids.empty()) return OkStatus();
+      if (frozen.ok()) {
+        Status thawed = Freeze(false);
+        if (!thawed.ok() && fs_.Exists(Dir("freezer"))) return thawed;
+      }
+      if (pids.empty() || !fs_.Exists(Dir("freezer"))) return OkStatus();
       PollUntil(10, [&] {
         auto left = Procs();
         return left.ok() && left->empty();

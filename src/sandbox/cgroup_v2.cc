@@ -112,6 +112,8 @@ class V2 : public Cgroup {
   }
 
   StatusOr<std::vector<pid_t>> Procs() override {
+    // A group its supervisor removed meanwhile has no members.
+    if (!fs_.Exists(File("cgroup.procs"))) return std::vector<pid_t>{};
     CC_ASSIGN_OR_RETURN(std::string text, fs_.Read(File("cgroup.procs")));
     std::vector<pid_t> pids;
     for (const auto& line : Split(text, '\n', true)) {

@@ -248,6 +248,12 @@ void WriteExitFile(const ParentCtx& c, bool launched, const Status& error) {
   j["started_unix"] = c.record.started_unix;
   j["ended_unix"] = static_cast<int64_t>(time(nullptr));
   j["degraded"] = c.result.degraded;
+  if (c.result.have_usage) {
+    const cgroup::Usage& u = c.result.usage;
+    j["usage"] = {{"cpu_usec", u.cpu_usec},   {"memory_peak_bytes", u.memory_peak_bytes},
+                  {"oom_kills", u.oom_kills}, {"throttled_periods", u.throttled_periods},
+                  {"pids_max_hits", u.pids_max_hits}};
+  }
   if (launched) {
     j["exit_code"] = c.result.exit_code;
     j["signal"] = c.result.signal;
@@ -264,6 +270,13 @@ void WriteExitFile(const ParentCtx& c, bool launched, const Status& error) {
 // Undoes everything, in reverse, whatever happened.
 void Cleanup(ParentCtx& c, bool launched, const Status& error) {
   if (c.child > 0) KillAndReapInit(c);
+  if (c.cgroup != nullptr && launched) {
+    auto usage = c.cgroup->ReadUsage();
+    if (usage.ok()) {
+      c.result.usage = *usage;
+      c.result.have_usage = true;
+    }
+  }
   if (c.cgroup != nullptr) {
     Status s = c.cgroup->CleanupInParent();
     if (!s.ok()) CC_LOG_ERROR("sandbox %s: cleanup: %s", c.plan->name.c_str(), s.ToString().c_str());

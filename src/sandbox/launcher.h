@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/layers.h"
 #include "sandbox/plan.h"
 
@@ -49,6 +50,10 @@ struct RunResult {
   int signal = 0;     // the signal that ended it, 0 when it exited
   uint32_t uid = 0;
   std::vector<std::string> degraded;  // "landlock: <reason>"
+  // The cgroup's final counters, read after the command exited and before the group is removed
+  // (oom_kills > 0: the memory limit killed something; pids_max_hits: forks refused).
+  bool have_usage = false;
+  cgroup::Usage usage;
 };
 
 // Applies `plan` and runs its command to the end. An error means the sandbox never ran the command
