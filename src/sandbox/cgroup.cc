@@ -141,20 +141,20 @@ StatusOr<Layout> DetectLayout(const std::string& root_in) {
 
 std::unique_ptr<Cgroup> Open(const Layout& layout, const std::string& parent, const std::string& name,
                              CgroupFs& fs) {
-  if (layout.version == 2) return NewV2(JoinPath(JoinPath(layout.unified, parent), name), fs);
+  if (layout.version == 2) return NewV2(JoinPath(JoinPath(layout.unified, parent), name), fs, false);
   std::map<std::string, std::string> paths;
   for (const auto& [controller, mount] : layout.controllers) {
     paths[controller] = JoinPath(JoinPath(mount, parent), name);
   }
-  return NewV1(std::move(paths), fs);
+  return NewV1(std::move(paths), fs, false);
 }
 
 std::unique_ptr<Cgroup> OpenFromPaths(int version, const std::map<std::string, std::string>& paths, CgroupFs& fs) {
   if (version == 2) {
     auto it = paths.find("unified");
-    return it == paths.end() ? nullptr : NewV2(it->second, fs);
+    return it == paths.end() ? nullptr : NewV2(it->second, fs, true);
   }
-  return NewV1(paths, fs);
+  return NewV1(paths, fs, true);
 }
 
 uint64_t CpuQuotaMicros(double cpus, uint64_t period_us) {

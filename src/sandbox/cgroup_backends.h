@@ -11,10 +11,12 @@
 
 namespace cloudcoop::sandbox::cgroup {
 
-// controller -> directory of the group in that hierarchy.
-std::unique_ptr<Cgroup> NewV1(std::map<std::string, std::string> paths, CgroupFs& fs);
+// controller -> directory of the group in that hierarchy. `adopt`: an existing group (of a running
+// or stale sandbox) that CleanupInParent may kill and remove; otherwise only once PrepareInParent
+// created it.
+std::unique_ptr<Cgroup> NewV1(std::map<std::string, std::string> paths, CgroupFs& fs, bool adopt);
 // The group's directory in the unified hierarchy.
-std::unique_ptr<Cgroup> NewV2(std::string dir, CgroupFs& fs);
+std::unique_ptr<Cgroup> NewV2(std::string dir, CgroupFs& fs, bool adopt);
 
 // Whether the host has swap (SwapTotal > 0): without swap accounting a memory limit could then be
 // escaped through swap, so the back-ends refuse to start.

@@ -32,7 +32,8 @@ StatusOr<uint64_t> ReadNumber(CgroupFs& fs, const std::string& path) {
 
 class V1 : public Cgroup {
  public:
-  V1(std::map<std::string, std::string> paths, CgroupFs& fs) : paths_(std::move(paths)), fs_(fs) {
+  V1(std::map<std::string, std::string> paths, CgroupFs& fs, bool owned)
+      : paths_(std::move(paths)), fs_(fs), owned_(owned) {
     std::set<std::string> seen;
     for (const auto& [c, dir] : paths_) {
       if (seen.insert(dir).second) dirs_.push_back(dir);
@@ -57,6 +58,7 @@ class V1 : public Cgroup {
         }
       }
     }
+    owned_ = true;  // from here on, cleanup may kill and remove it
     std::string mem = Dir("memory");
     CC_RETURN_IF_ERROR(fs_.Write(JoinPath(mem, "memory.limit_in_bytes"), std::to_string(limits.memory_bytes)));
     std::string memsw = JoinPath(mem, "memory.memsw.limit_in_bytes");
@@ -118,7 +120,7 @@ class V1 : public Cgroup {
   }
 
   Status CleanupInParent() override {
-    if (!fs_.Exists(dirs_.front())) return OkStatus();
+    if (!owned_ || !fs_.Exists(dirs_.front())) return OkStatus();
     Status killed = KillAll();
     Status removed;
     for (const auto& dir : dirs_) {
@@ -231,12 +233,13 @@ class V1 : public Cgroup {
   std::map<std::string, std::string> paths_;
   std::vector<std::string> dirs_;
   CgroupFs& fs_;
+  bool owned_ = false;  // created (or adopted) by us: never clean up another sandbox's group
 };
 
 }  // namespace
 
-std::unique_ptr<Cgroup> NewV1(std::map<std::string, std::string> paths, CgroupFs& fs) {
-  return std::make_unique<V1>(std::move(paths), fs);
+std::unique_ptr<Cgroup> NewV1(std::map<std::string, std::string> paths, CgroupFs& fs, bool adopt) {
+  return std::make_unique<V1>(std::move(paths), fs, adopt);
 }
 
 }  // namespace cloudcoop::sandbox::cgroup

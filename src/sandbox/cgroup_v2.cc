@@ -31,7 +31,7 @@ StatusOr<uint64_t> ReadNumber(CgroupFs& fs, const std::string& path) {
 
 class V2 : public Cgroup {
  public:
-  V2(std::string dir, CgroupFs& fs) : dir_(std::move(dir)), fs_(fs) {}
+  V2(std::string dir, CgroupFs& fs, bool owned) : dir_(std::move(dir)), fs_(fs), owned_(owned) {}
 
   int version() const override { return 2; }
   std::map<std::string, std::string> Paths() const override { return {{"unified", dir_}}; }
@@ -50,6 +50,7 @@ class V2 : public Cgroup {
                           "another sandbox with this name is running: pick another name or stop it");
       }
     }
+    owned_ = true;  // from here on, cleanup may kill and remove it
     CC_RETURN_IF_ERROR(fs_.Write(File("memory.max"), std::to_string(limits.memory_bytes)));
     if (fs_.Exists(File("memory.swap.max"))) {
       CC_RETURN_IF_ERROR(fs_.Write(File("memory.swap.max"), "0"));
@@ -101,7 +102,7 @@ class V2 : public Cgroup {
   }
 
   Status CleanupInParent() override {
-    if (!fs_.Exists(dir_)) return OkStatus();
+    if (!owned_ || !fs_.Exists(dir_)) return OkStatus();
     Status killed = KillAll();
     Status removed;
     PollUntil(500, [&] {
@@ -225,10 +226,13 @@ class V2 : public Cgroup {
 
   std::string dir_;
   CgroupFs& fs_;
+  bool owned_ = false;  // created (or adopted) by us: never clean up another sandbox's group
 };
 
 }  // namespace
 
-std::unique_ptr<Cgroup> NewV2(std::string dir, CgroupFs& fs) { return std::make_unique<V2>(std::move(dir), fs); }
+std::unique_ptr<Cgroup> NewV2(std::string dir, CgroupFs& fs, bool adopt) {
+  return std::make_unique<V2>(std::move(dir), fs, adopt);
+}
 
 }  // namespace cloudcoop::sandbox::cgroup
