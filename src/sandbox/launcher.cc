@@ -4,6 +4,7 @@
 #include "sandbox/launcher.h"
 
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -240,6 +241,20 @@ Status RunSteps(ParentCtx& c, const Step* steps, size_t n) {
   return OkStatus();
 }
 
+Status PreferInitError(ParentCtx& c, Status parent_error) {
+  if (c.child <= 0 || !c.pidfd.valid()) return parent_error;
+  pollfd exited{c.pidfd.get(), POLLIN, 0};
+  if (poll(&exited, 1, 0) <= 0) return parent_error;  // the init is still alive: our error stands
+  pollfd p{c.channel.get(), POLLIN, 0};
+  while (poll(&p, 1, 0) > 0) {
+    auto msg = channel::Recv(c.channel.get());
+    if (!msg.ok()) break;
+    if (msg->fd >= 0) close(msg->fd);
+    if (msg->type == channel::Type::kError) return msg->status;
+  }
+  return parent_error;
+}
+
 void WriteExitFile(const ParentCtx& c, bool launched, const Status& error) {
   if (c.plan->exit_status_file.empty()) return;
   nlohmann::json j;
@@ -343,7 +358,12 @@ StatusOr<RunResult> RunSandbox(const SandboxPlan& plan, const RunOptions& option
   ctx.plan = &plan;
   ctx.options = &options;
   Status s = RunSteps(ctx, kBeforeClone, std::size(kBeforeClone));
-  if (s.ok()) s = RunSteps(ctx, kAfterClone, std::size(kAfterClone));
+  if (s.ok()) {
+    s = RunSteps(ctx, kAfterClone, std::size(kAfterClone));
+    // The init works in parallel with these steps; if it failed first (and so made a step here
+    // fail, e.g. the cgroup join of a pid that just exited), its report is the cause.
+    if (!s.ok()) s = PreferInitError(ctx, s);
+  }
   if (s.ok()) s = AwaitLaunch(ctx);
   bool launched = s.ok();
   if (launched) {

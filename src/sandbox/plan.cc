@@ -119,7 +119,9 @@ std::vector<RlimitSpec> DefaultRlimits(const HostLayout& host, int64_t pids) {
   // Never above the current hard limit: raising it needs CAP_SYS_RESOURCE, which a host may lack.
   uint64_t nofile = std::min(HostRlimit(host, RLIMIT_NOFILE).second, kMaxNofile);
   out.push_back({"NOFILE", RLIMIT_NOFILE, nofile, nofile});
-  uint64_t nproc = std::min<uint64_t>(HostRlimit(host, RLIMIT_NPROC).second, static_cast<uint64_t>(pids));
+  // A backstop behind the pids cgroup (which stays the limit that trips first, so its events
+  // count): twice the pids limit.
+  uint64_t nproc = std::min<uint64_t>(HostRlimit(host, RLIMIT_NPROC).second, 2 * static_cast<uint64_t>(pids));
   out.push_back({"NPROC", RLIMIT_NPROC, nproc, nproc});
   uint64_t memlock = std::min(HostRlimit(host, RLIMIT_MEMLOCK).second, kMaxMemlock);
   out.push_back({"MEMLOCK", RLIMIT_MEMLOCK, memlock, memlock});

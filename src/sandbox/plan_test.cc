@@ -279,7 +279,7 @@ TEST(PlanTest, RlimitsNeverExceedTheHostsHardLimits) {
   std::map<std::string, RlimitSpec> byname;
   for (const auto& r : plan->rlimits) byname[r.name] = r;
   EXPECT_EQ(byname["NOFILE"].hard, 20000u);
-  EXPECT_EQ(byname["NPROC"].hard, 256u) << "the pids limit";
+  EXPECT_EQ(byname["NPROC"].hard, 500u) << "twice the pids limit (512), capped by the host's hard limit (500)";
   EXPECT_EQ(byname["CORE"].hard, 0u);
   for (const auto& r : plan->rlimits) {
     auto it = host.rlimits.find(r.resource);
