@@ -21,9 +21,11 @@
 namespace cloudcoop::testing {
 
 std::string ProbeDir() {
+  // cloudcoop_test() passes ENVIRONMENT as separate list items, so ctest sets only the first
+  // variable (CLOUDCOOP_BINARY); the build directory is two levels above the binary.
   const char* build = std::getenv("CLOUDCOOP_BUILD_DIR");
-  if (build == nullptr) throw std::runtime_error("CLOUDCOOP_BUILD_DIR is not set (run the tests through ctest)");
-  return std::string(build) + "/testing";
+  if (build != nullptr) return std::string(build) + "/testing";
+  return Dirname(Dirname(BinaryPath())) + "/testing";
 }
 
 std::string ProbeBinary() { return ProbeDir() + "/cloudcoop_probe"; }
