@@ -17,6 +17,7 @@
 
 #include "core/files.h"
 #include "core/strings.h"
+#include "sandbox/ids.h"
 
 namespace cloudcoop::testing {
 
@@ -124,6 +125,13 @@ std::string MakeSetuidProbe(const TempDir& dir) {
 std::string UniqueSandboxName(const std::string& suffix) {
   static std::atomic<int> n{0};
   return "t" + std::to_string(getpid()) + "-" + std::to_string(n++) + "-" + suffix;
+}
+
+unsigned ReserveUniqueUid(const std::string& state_dir, const std::string& name) {
+  uint32_t base = 1500000000u + static_cast<uint32_t>(getpid() % 4000000) * 64u;
+  auto uid = sandbox::ids::ReserveForOwner(state_dir, name, base, 64);
+  if (!uid.ok()) throw std::runtime_error(uid.status().ToString());
+  return *uid;
 }
 
 bool GoneOrZombie(int pid) {

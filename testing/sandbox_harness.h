@@ -66,6 +66,11 @@ std::string MakeSetuidProbe(const TempDir& dir);
 // A unique sandbox name for this test process ("t<pid>-<n>-<suffix>").
 std::string UniqueSandboxName(const std::string& suffix);
 
+// Reserves a uid for sandbox `name` under `state_dir` from a range unique to this test process, so
+// uid-based checks cannot see another test's sandbox (each test has its own state directory, and
+// uid allocation is unique per state directory only).
+unsigned ReserveUniqueUid(const std::string& state_dir, const std::string& name);
+
 // Whether any process still runs as `uid` (zombies excluded).
 bool AnyProcessWithUid(unsigned uid);
 // Whether `pid` is gone or a zombie.

@@ -308,16 +308,16 @@ TEST_F(ContainmentTest, CpuHogIsThrottledToItsQuota) {
 
 TEST_F(ContainmentTest, KillingTheSupervisorLeavesNothing) {
   std::string name = UniqueSandboxName("orphan");
+  uint32_t uid = ReserveUniqueUid(state, name);
   Background sup({"sandbox", "run", "--name", name, "--net", "none", "--", "sh", "-c",
                   "sleep 300 & (setsid sleep 301 &); sh -c 'sleep 302 &'; exec sleep 303"},
                  env);
   std::vector<pid_t> pids;
-  uint32_t uid = 0;
   ASSERT_TRUE(WaitFor(
       [&] {
         auto info = FindSandbox(state, name);
         if (!info.ok() || info->record.phase != "running") return false;
-        uid = info->record.uid;
+        EXPECT_EQ(info->record.uid, uid);
         auto group = cgroup::OpenFromPaths(info->record.cgroup_version, info->record.cgroup_paths);
         auto procs = group->Procs();
         if (!procs.ok() || procs->size() < 5) return false;  // init + 4 sleepers
@@ -348,11 +348,14 @@ TEST_F(ContainmentTest, KillingTheSupervisorLeavesNothing) {
 
 TEST_F(ContainmentTest, ProcessesLeftBehindDieWithTheCommand) {
   std::string exit_file = tmp.Sub("exit.json");
-  CliResult r = Sandbox({"--name", UniqueSandboxName("bg"), "--net", "none", "--exit-file", exit_file},
+  std::string name = UniqueSandboxName("bg");
+  uint32_t uid = ReserveUniqueUid(state, name);
+  CliResult r = Sandbox({"--name", name, "--net", "none", "--exit-file", exit_file},
                         {"sh", "-c", "sleep 300 & (setsid sleep 300 &); exit 3"});
   EXPECT_EQ(r.rc, 3);
   json exit = ReadJson(exit_file);
-  EXPECT_FALSE(AnyProcessWithUid(exit["uid"].get<uint32_t>())) << "a background process survived";
+  EXPECT_EQ(exit["uid"].get<uint32_t>(), uid) << "the reserved uid is used";
+  EXPECT_FALSE(AnyProcessWithUid(uid)) << "a background process survived";
 }
 
 TEST_F(ContainmentTest, ProtectedPathsStayReadOnlyAndPlaceholdersGoAway) {

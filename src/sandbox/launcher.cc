@@ -241,10 +241,9 @@ Status RunSteps(ParentCtx& c, const Step* steps, size_t n) {
   return OkStatus();
 }
 
+// An init that failed sent its error before exiting, so it is already queued on the channel.
 Status PreferInitError(ParentCtx& c, Status parent_error) {
-  if (c.child <= 0 || !c.pidfd.valid()) return parent_error;
-  pollfd exited{c.pidfd.get(), POLLIN, 0};
-  if (poll(&exited, 1, 0) <= 0) return parent_error;  // the init is still alive: our error stands
+  if (c.child <= 0 || !c.channel.valid()) return parent_error;
   pollfd p{c.channel.get(), POLLIN, 0};
   while (poll(&p, 1, 0) > 0) {
     auto msg = channel::Recv(c.channel.get());

@@ -57,7 +57,7 @@ std::vector<std::string> DegradableLayerNames() {
 }
 
 Status LayerErrno(Layer layer, std::string_view syscall, std::string_view object, int err, std::string fix,
-                  std::source_location where) {
+                  SourceLocation where) {
   std::string msg(kPrefix);
   msg += LayerName(layer);
   msg += ": ";
@@ -76,13 +76,13 @@ Status LayerErrno(Layer layer, std::string_view syscall, std::string_view object
   return Status(code, std::move(msg), where).WithFix(std::move(fix));
 }
 
-Status LayerVerifyError(Layer layer, std::string what, std::string fix, std::source_location where) {
+Status LayerVerifyError(Layer layer, std::string what, std::string fix, SourceLocation where) {
   return Status(StatusCode::kCheckFailed,
                 std::string(kPrefix) + std::string(LayerName(layer)) + ": verification failed: " + what, where)
       .WithFix(std::move(fix));
 }
 
-Status LayerError(Layer layer, StatusCode code, std::string what, std::string fix, std::source_location where) {
+Status LayerError(Layer layer, StatusCode code, std::string what, std::string fix, SourceLocation where) {
   return Status(code, std::string(kPrefix) + std::string(LayerName(layer)) + ": " + what, where)
       .WithFix(std::move(fix));
 }

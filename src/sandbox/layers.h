@@ -8,7 +8,6 @@
 #define CLOUDCOOP_SANDBOX_LAYERS_H_
 
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,13 +46,13 @@ std::vector<std::string> DegradableLayerNames();
 
 // "sandbox layer <layer>: <syscall> <object> failed: <strerror> (errno NAME)", with the fix.
 Status LayerErrno(Layer layer, std::string_view syscall, std::string_view object, int err, std::string fix,
-                  std::source_location where = std::source_location::current());
+                  SourceLocation where = SourceLocation::current());
 // A failed read-back: "sandbox layer <layer>: verification failed: <what>" (kCheckFailed).
 Status LayerVerifyError(Layer layer, std::string what, std::string fix,
-                        std::source_location where = std::source_location::current());
+                        SourceLocation where = SourceLocation::current());
 // Any other layer error with a chosen code.
 Status LayerError(Layer layer, StatusCode code, std::string what, std::string fix,
-                  std::source_location where = std::source_location::current());
+                  SourceLocation where = SourceLocation::current());
 
 // The layer named in a message made by the functions above, if any ("" otherwise).
 std::string LayerOfMessage(std::string_view message);
