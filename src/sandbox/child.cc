@@ -27,6 +27,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "core/logging.h"
 #include "core/strings.h"
 #include "sandbox/caps.h"
 #include "sandbox/channel.h"
@@ -218,8 +219,13 @@ void RunSteps(ChildCtx& c, const Step* steps, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const Step& step = steps[i];
     if (c.degraded.count(step.info.layer)) continue;
+    int64_t started = GetLogLevel() >= LogLevel::kDebug ? NowMicros() : 0;
     Status s = InjectedFault(*c.options, step.info.id, step.info.layer);
     if (s.ok()) s = step.run(c);
+    if (started != 0) {
+      CC_LOG_DEBUG("sandbox init step %s: %lld us (at %lld)", std::string(step.info.id).c_str(),
+                   static_cast<long long>(NowMicros() - started), static_cast<long long>(NowMicros() % 100000000));
+    }
     if (s.ok()) continue;
     if (c.plan->MayDegrade(step.info.layer)) {
       c.degraded.insert(step.info.layer);

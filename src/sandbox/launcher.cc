@@ -229,8 +229,13 @@ Status RunSteps(ParentCtx& c, const Step* steps, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const Step& step = steps[i];
     if (c.degraded.count(step.info.layer)) continue;
+    int64_t started = GetLogLevel() >= LogLevel::kDebug ? NowMicros() : 0;
     Status s = InjectedFault(*c.options, step.info.id, step.info.layer);
     if (s.ok()) s = step.run(c);
+    if (started != 0) {
+      CC_LOG_DEBUG("sandbox supervisor step %s: %lld us (at %lld)", std::string(step.info.id).c_str(),
+                   static_cast<long long>(NowMicros() - started), static_cast<long long>(NowMicros() % 100000000));
+    }
     if (s.ok()) continue;
     if (!c.plan->MayDegrade(step.info.layer)) return s;
     c.degraded.insert(step.info.layer);
@@ -376,11 +381,16 @@ StatusOr<RunResult> RunSandbox(const SandboxPlan& plan, const RunOptions& option
       launched = false;
     }
   }
+  int64_t t_launched = NowMicros();
+  CC_LOG_DEBUG("sandbox %s: %s", plan.name.c_str(), launched ? "command running" : s.ToString().c_str());
   if (launched) {
     if (options.on_running) options.on_running();
     Supervise(ctx);
   }
+  int64_t t_exited = NowMicros();
   Cleanup(ctx, launched, s);
+  CC_LOG_DEBUG("sandbox %s: ran %lld us, cleanup %lld us", plan.name.c_str(),
+               static_cast<long long>(t_exited - t_launched), static_cast<long long>(NowMicros() - t_exited));
   if (!launched) return s;
   return ctx.result;
 }

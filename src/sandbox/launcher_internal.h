@@ -91,6 +91,9 @@ void Supervise(ParentCtx& ctx);
 // Kills the sandbox's init (and so its pid namespace) and reaps it.
 void KillAndReapInit(ParentCtx& ctx);
 
+// Microseconds on the monotonic clock (step timings in the debug log).
+int64_t NowMicros();
+
 // Fault injection (RunOptions::fail_step).
 Status InjectedFault(const RunOptions& options, std::string_view step, Layer layer);
 

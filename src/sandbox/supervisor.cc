@@ -64,6 +64,12 @@ sigset_t ForwardedSignalSet() {
   return set;
 }
 
+int64_t NowMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
 Status InjectedFault(const RunOptions& options, std::string_view step, Layer layer) {
   if (options.fail_step.empty() || options.fail_step != step) return OkStatus();
   return LayerErrno(layer, "injected fault", std::string(step), options.fail_errno, "none: a test asked for this failure");
