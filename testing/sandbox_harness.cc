@@ -118,7 +118,8 @@ std::string MakeSetuidProbe(const TempDir& dir) {
   if (!bytes.ok()) throw std::runtime_error("cannot read the probe");
   std::string path = sub + "/probe-suid";
   if (!WriteFileAtomic(path, *bytes, 0755).ok()) throw std::runtime_error("cannot write " + path);
-  if (chown(path.c_str(), 0, 0) != 0 || chmod(path.c_str(), 04755) != 0) throw std::runtime_error("chmod " + path);
+  if (chown(path.c_str(), 0, 0) != 0 || chmod(path.c_str(), 04755) != 0)
+    throw std::runtime_error("chmod " + path);
   return path;
 }
 
@@ -154,7 +155,8 @@ bool AnyProcessWithUid(unsigned uid) {
     for (const auto& line : Split(*status, '\n', true)) {
       if (!StartsWith(line, "Uid:")) continue;
       auto ids = Split(line.substr(4), '\t', true);
-      if (!ids.empty() && std::string(Trim(ids[0])) == want && !GoneOrZombie(std::atoi(e->d_name))) found = true;
+      if (!ids.empty() && std::string(Trim(ids[0])) == want && !GoneOrZombie(std::atoi(e->d_name)))
+        found = true;
     }
   }
   closedir(d);

@@ -12,8 +12,9 @@ int RunSandboxKill(Invocation& inv) {
   auto info = sandbox::FindSandbox(StateDirFromEnv(), inv.args()[0]);
   if (!info.ok()) return inv.Fail(info.status());
   if (!info->alive) {
-    return inv.Fail(FailedPreconditionError("sandbox " + inv.args()[0] + " is not running (its supervisor is gone)")
-                        .WithFix("run `cloudcoop sandbox gc` to clean up what it left"));
+    return inv.Fail(
+        FailedPreconditionError("sandbox " + inv.args()[0] + " is not running (its supervisor is gone)")
+            .WithFix("run `cloudcoop sandbox gc` to clean up what it left"));
   }
   Status s = sandbox::KillSandbox(info->record);
   if (!s.ok()) return inv.Fail(s);

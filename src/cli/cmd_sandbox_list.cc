@@ -17,18 +17,22 @@ int RunSandboxList(Invocation& inv) {
   if (inv.json()) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& s : *list) {
-      nlohmann::json j = {{"name", s.record.name},       {"alive", s.alive},
-                          {"phase", s.record.phase},     {"uid", s.record.uid},
-                          {"net", s.record.net},         {"supervisor_pid", s.record.supervisor_pid},
+      nlohmann::json j = {{"name", s.record.name},         {"alive", s.alive},
+                          {"phase", s.record.phase},       {"uid", s.record.uid},
+                          {"net", s.record.net},           {"supervisor_pid", s.record.supervisor_pid},
                           {"init_pid", s.record.init_pid}, {"started_unix", s.record.started_unix},
                           {"degraded", s.record.degraded}, {"cgroup_paths", s.record.cgroup_paths}};
       if (s.have_usage) {
         const auto& u = s.usage;
-        j["usage"] = {{"cpu_usec", u.cpu_usec},         {"memory_bytes", u.memory_bytes},
-                      {"memory_peak_bytes", u.memory_peak_bytes}, {"pids", u.pids},
-                      {"oom_kills", u.oom_kills},       {"throttled_periods", u.throttled_periods},
+        j["usage"] = {{"cpu_usec", u.cpu_usec},
+                      {"memory_bytes", u.memory_bytes},
+                      {"memory_peak_bytes", u.memory_peak_bytes},
+                      {"pids", u.pids},
+                      {"oom_kills", u.oom_kills},
+                      {"throttled_periods", u.throttled_periods},
                       {"pids_max_hits", u.pids_max_hits}};
-        j["limits"] = {{"cpus", u.limits.cpus}, {"memory_bytes", u.limits.memory_bytes}, {"pids", u.limits.pids}};
+        j["limits"] = {
+            {"cpus", u.limits.cpus}, {"memory_bytes", u.limits.memory_bytes}, {"pids", u.limits.pids}};
       }
       out.push_back(j);
     }
@@ -39,7 +43,8 @@ int RunSandboxList(Invocation& inv) {
     inv.out() << "no sandboxes\n";
     return 0;
   }
-  inv.out() << "NAME                     STATE    UID         NET     CPU(s)   MEMORY/LIMIT      PIDS/LIMIT\n";
+  inv.out()
+      << "NAME                     STATE    UID         NET     CPU(s)   MEMORY/LIMIT      PIDS/LIMIT\n";
   for (const auto& s : *list) {
     std::ostringstream line;
     line << s.record.name;

@@ -28,7 +28,8 @@ StatusOr<Bind> ParseBind(const std::string& text, bool writable) {
   b.target = colon == std::string::npos ? b.source : text.substr(colon + 1);
   b.writable = writable;
   if (b.source.empty() || b.target.empty()) {
-    return InvalidArgumentError(std::string(writable ? "--bind" : "--ro-bind") + " \"" + text + "\" is not SRC[:DST]")
+    return InvalidArgumentError(std::string(writable ? "--bind" : "--ro-bind") + " \"" + text +
+                                "\" is not SRC[:DST]")
         .WithFix("write it as --bind /host/dir or --bind /host/dir:/inside/dir");
   }
   return b;
@@ -48,7 +49,8 @@ StatusOr<PlanRequest> RequestFromFlags(Invocation& inv) {
   }
   if (auto cpus = inv.Value("cpus")) {
     auto v = ParseDouble(*cpus);
-    if (!v.has_value()) return InvalidArgumentError("--cpus " + *cpus + " is not a number").WithFix("e.g. --cpus 1.5");
+    if (!v.has_value())
+      return InvalidArgumentError("--cpus " + *cpus + " is not a number").WithFix("e.g. --cpus 1.5");
     req.cpus = *v;
   }
   if (auto memory = inv.Value("memory")) {
@@ -56,7 +58,8 @@ StatusOr<PlanRequest> RequestFromFlags(Invocation& inv) {
   }
   if (auto pids = inv.Value("pids")) {
     auto v = ParseInt64(*pids);
-    if (!v.has_value()) return InvalidArgumentError("--pids " + *pids + " is not a number").WithFix("e.g. --pids 512");
+    if (!v.has_value())
+      return InvalidArgumentError("--pids " + *pids + " is not a number").WithFix("e.g. --pids 512");
     req.pids = *v;
   }
   req.env = inv.Values("env");
@@ -95,7 +98,8 @@ int RunSandboxRun(Invocation& inv) {
     inv.out() << (inv.json() ? sandbox::PlanToJson(*plan) + "\n" : sandbox::FormatPlanText(*plan));
     return 0;
   }
-  if (inv.json()) return inv.UsageError("--json applies to --plan only (the command's own output is not captured)");
+  if (inv.json())
+    return inv.UsageError("--json applies to --plan only (the command's own output is not captured)");
   inv.out().flush();
   sandbox::RunOptions options;
   options.on_degraded = [&inv](const std::string& what) {
@@ -121,10 +125,15 @@ extern const CommandSpec kSandboxRunCommand = {
     .min_passthrough = 1,
     .flags =
         {
-            {"name", FlagKind::kValue, "NAME", "sandbox name: hostname, cgroup, record (default sandbox-<pid>)"},
+            {"name", FlagKind::kValue, "NAME",
+             "sandbox name: hostname, cgroup, record (default sandbox-<pid>)"},
             {"workspace", FlagKind::kValue, "DIR", "bind DIR read-write at the same path and start there"},
-            {"home", FlagKind::kValue, "DIR", "bind DIR read-write as the home directory (default: private tmpfs)"},
-            {"net", FlagKind::kValue, "MODE", "network: none (loopback only), egress, host (explicit only)",
+            {"home", FlagKind::kValue, "DIR",
+             "bind DIR read-write as the home directory (default: private tmpfs)"},
+            {"net",
+             FlagKind::kValue,
+             "MODE",
+             "network: none (loopback only), egress, host (explicit only)",
              {"none", "egress", "host"}},
             {"cpus", FlagKind::kValue, "N", "CPU quota in CPUs (default agents.cpus)"},
             {"memory", FlagKind::kValue, "SIZE", "memory limit, no swap beyond it (default agents.memory)"},
@@ -132,12 +141,15 @@ extern const CommandSpec kSandboxRunCommand = {
             {"env", FlagKind::kRepeated, "K=V", "set an environment variable inside"},
             {"ro-bind", FlagKind::kRepeated, "SRC[:DST]", "bind a host directory read-only"},
             {"bind", FlagKind::kRepeated, "SRC[:DST]", "bind a host directory read-write (nosuid, nodev)"},
-            {"protect", FlagKind::kRepeated, "PATH", "keep PATH (relative to the workspace; trailing / = directory) "
-                                                     "read-only, even if it does not exist yet"},
-            {"protect-defaults", FlagKind::kBool, "", "protect .git/hooks, .git/config, .mcp.json, .claude, ... "},
+            {"protect", FlagKind::kRepeated, "PATH",
+             "keep PATH (relative to the workspace; trailing / = directory) "
+             "read-only, even if it does not exist yet"},
+            {"protect-defaults", FlagKind::kBool, "",
+             "protect .git/hooks, .git/config, .mcp.json, .claude, ... "},
             {"allow-degraded", FlagKind::kRepeated, "LAYER",
              "start even if LAYER (landlock, userns, cgroup) cannot be applied; printed and recorded"},
-            {"exit-file", FlagKind::kValue, "FILE", "write the command's exit (code, signal) to FILE as JSON"},
+            {"exit-file", FlagKind::kValue, "FILE",
+             "write the command's exit (code, signal) to FILE as JSON"},
             {"plan", FlagKind::kBool, "", "print the plan (what would be applied, in order) and exit"},
             {"json", FlagKind::kBool, "", "with --plan: print the plan as JSON"},
         },
@@ -149,7 +161,8 @@ extern const CommandSpec kSandboxRunCommand = {
         "terminal (no new session; TIOCSTI is filtered). Every layer fails closed: if one cannot be applied\n"
         "nothing runs, unless --allow-degraded names it.\n"
         "\n"
-        "Network mode egress (the agents.network default) is not available in this build yet: pass --net none\n"
+        "Network mode egress (the agents.network default) is not available in this build yet: pass --net "
+        "none\n"
         "or --net host.\n"
         "\n"
         "Exit status: CMD's status (128 + N when killed by signal N); 125 when the sandbox could not be set\n"

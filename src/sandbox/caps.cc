@@ -15,9 +15,9 @@
 namespace cloudcoop::sandbox::caps {
 namespace {
 
-constexpr unsigned long kLockedSecurebits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
-                                            SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
-                                            SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+constexpr unsigned long kLockedSecurebits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+                                            SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+                                            SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
 
 struct CapSets {
   __user_cap_data_struct data[2];
@@ -62,7 +62,8 @@ Status DropBoundingInChild() {
 
 Status ClearAllInChild() {
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
-    return LayerErrno(Layer::kCaps, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", "", errno, "report this kernel version");
+    return LayerErrno(Layer::kCaps, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", "", errno,
+                      "report this kernel version");
   }
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
@@ -84,8 +85,8 @@ Status VerifyInChild() {
   for (int cap = 0; cap <= LastCap(); ++cap) {
     int in_bounding = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
     if (in_bounding != 0) {
-      return LayerVerifyError(Layer::kCaps, "capability " + std::to_string(cap) + " is still in the bounding set",
-                              "report this");
+      return LayerVerifyError(
+          Layer::kCaps, "capability " + std::to_string(cap) + " is still in the bounding set", "report this");
     }
     int ambient = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0);
     if (ambient > 0) {
@@ -95,7 +96,8 @@ Status VerifyInChild() {
   }
   int bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
   if (bits < 0 || (static_cast<unsigned long>(bits) & kLockedSecurebits) != kLockedSecurebits) {
-    return LayerVerifyError(Layer::kCaps, "securebits are " + std::to_string(bits) + ", not locked", "report this");
+    return LayerVerifyError(Layer::kCaps, "securebits are " + std::to_string(bits) + ", not locked",
+                            "report this");
   }
   return OkStatus();
 }

@@ -20,18 +20,20 @@ namespace cloudcoop::sandbox::cgroup {
 
 Status CgroupFs::MakeDir(const std::string& path) {
   if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    return LayerErrno(Layer::kCgroup, "mkdir", path, errno,
-                      errno == EACCES || errno == EPERM || errno == EROFS
-                          ? "run as root on a host where cgroupfs is writable (not inside a read-only container)"
-                          : "check that the cgroup controller is mounted");
+    return LayerErrno(
+        Layer::kCgroup, "mkdir", path, errno,
+        errno == EACCES || errno == EPERM || errno == EROFS
+            ? "run as root on a host where cgroupfs is writable (not inside a read-only container)"
+            : "check that the cgroup controller is mounted");
   }
   return OkStatus();
 }
 
 Status CgroupFs::RemoveDir(const std::string& path) {
   if (rmdir(path.c_str()) != 0 && errno != ENOENT) {
-    return LayerErrno(Layer::kCgroup, "rmdir", path, errno,
-                      "a process is still in the group: `cloudcoop check` lists it; kill it and remove the directory");
+    return LayerErrno(
+        Layer::kCgroup, "rmdir", path, errno,
+        "a process is still in the group: `cloudcoop check` lists it; kill it and remove the directory");
   }
   return OkStatus();
 }
@@ -113,13 +115,15 @@ StatusOr<Layout> DetectLayout(const std::string& root_in) {
       }
     }
   } else if (fs.f_type != TMPFS_MAGIC && fs.f_type != CGROUP_SUPER_MAGIC) {
-    return LayerError(Layer::kCgroup, StatusCode::kFailedPrecondition,
-                      root + " is not a cgroup filesystem (statfs magic " + std::to_string(fs.f_type) + ")",
-                      "point the sandbox at the host's cgroupfs (/sys/fs/cgroup), or pass --allow-degraded cgroup");
+    return LayerError(
+        Layer::kCgroup, StatusCode::kFailedPrecondition,
+        root + " is not a cgroup filesystem (statfs magic " + std::to_string(fs.f_type) + ")",
+        "point the sandbox at the host's cgroupfs (/sys/fs/cgroup), or pass --allow-degraded cgroup");
   }
   auto mountinfo = ReadFile("/proc/self/mountinfo");
   if (!mountinfo.ok()) {
-    return LayerError(Layer::kCgroup, StatusCode::kFailedPrecondition, mountinfo.status().message(), "mount /proc");
+    return LayerError(Layer::kCgroup, StatusCode::kFailedPrecondition, mountinfo.status().message(),
+                      "mount /proc");
   }
   Layout layout;
   layout.version = 1;
@@ -129,12 +133,13 @@ StatusOr<Layout> DetectLayout(const std::string& root_in) {
     if (!layout.controllers.count(c)) missing += " " + c;
   }
   if (!missing.empty()) {
-    return LayerError(Layer::kCgroup, StatusCode::kFailedPrecondition,
-                      "no usable cgroup controllers under " + root + ": cgroup v2 lacks" +
-                          (v2_missing.empty() ? std::string(" a cgroup2 mount") : v2_missing) + ", cgroup v1 lacks" +
-                          missing,
-                      "enable the cpu, memory and pids controllers (v2: cgroup.subtree_control; v1: mount the "
-                      "hierarchies), or pass --allow-degraded cgroup");
+    return LayerError(
+        Layer::kCgroup, StatusCode::kFailedPrecondition,
+        "no usable cgroup controllers under " + root + ": cgroup v2 lacks" +
+            (v2_missing.empty() ? std::string(" a cgroup2 mount") : v2_missing) + ", cgroup v1 lacks" +
+            missing,
+        "enable the cpu, memory and pids controllers (v2: cgroup.subtree_control; v1: mount the "
+        "hierarchies), or pass --allow-degraded cgroup");
   }
   return layout;
 }
@@ -149,12 +154,23 @@ std::unique_ptr<Cgroup> Open(const Layout& layout, const std::string& parent, co
   return NewV1(std::move(paths), fs, false);
 }
 
-std::unique_ptr<Cgroup> OpenFromPaths(int version, const std::map<std::string, std::string>& paths, CgroupFs& fs) {
+std::unique_ptr<Cgroup> OpenFromPaths(int version, const std::map<std::string, std::string>& paths,
+                                      CgroupFs& fs) {
   if (version == 2) {
     auto it = paths.find("unified");
     return it == paths.end() ? nullptr : NewV2(it->second, fs, true);
   }
   return NewV1(paths, fs, true);
+}
+
+Status JoinSelf(const std::vector<int>& fds) {
+  for (int fd : fds) {
+    if (write(fd, "0", 1) != 1) {
+      return LayerErrno(Layer::kCgroup, "write", "0 > tasks (join the sandbox's cgroup)", errno,
+                        "check that the sandbox's cgroup still exists");
+    }
+  }
+  return OkStatus();
 }
 
 uint64_t CpuQuotaMicros(double cpus, uint64_t period_us) {

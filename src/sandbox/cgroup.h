@@ -61,8 +61,15 @@ class Cgroup {
   // Creates the group and writes the limits, then reads them back.
   virtual Status PrepareInParent(const Limits& limits) = 0;
   virtual Status VerifyLimits(const Limits& limits) = 0;
-  // Moves `pid` (the sandbox's init, still waiting on its sync socket) into the group.
+  // Moves `pid` into the group from outside. (The launcher does not use this on its hot path: a
+  // task moved by another costs an RCU grace period per hierarchy, see SelfJoinFiles.)
   virtual Status JoinFromParent(pid_t pid) = 0;
+  // The files the sandbox's init writes "0" to, itself, to join: v1 <dir>/tasks of each hierarchy,
+  // v2 cgroup.procs. A single thread moving itself skips cgroup_threadgroup_rwsem, whose write side
+  // waits for an RCU grace period (milliseconds on a busy host).
+  virtual std::vector<std::string> SelfJoinFiles() const = 0;
+  // Read back from outside: `pid` is a member (of every hierarchy).
+  virtual Status VerifyMember(pid_t pid) = 0;
   // Kills every process in the group until it is empty, then removes it.
   virtual Status CleanupInParent() = 0;
 
@@ -96,6 +103,9 @@ std::unique_ptr<Cgroup> Open(const Layout& layout, const std::string& parent, co
 // Opens an existing group from the paths a running record holds (for usage, freeze and kill).
 std::unique_ptr<Cgroup> OpenFromPaths(int version, const std::map<std::string, std::string>& paths,
                                       CgroupFs& fs = RealCgroupFs());
+
+// The init's side of SelfJoinFiles: writes "0" to each (already open) file.
+Status JoinSelf(const std::vector<int>& fds);
 
 // v1 and v2 value helpers (exposed for tests).
 uint64_t CpuQuotaMicros(double cpus, uint64_t period_us);

@@ -3,8 +3,8 @@
 // exercised by the root tests (sandbox_root_test).
 #include "sandbox/cgroup.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,10 +123,12 @@ class MimicCgroup2Fs : public CgroupFs {
   Status EnableControllers(const std::string& dir, const std::string& value) {
     auto available = Read(JoinPath(dir, "cgroup.controllers"));
     std::set<std::string> have, enabled;
-    for (const auto& x : Split(available.ok() ? std::string(Trim(*available)) : "", ' ', true)) have.insert(x);
+    for (const auto& x : Split(available.ok() ? std::string(Trim(*available)) : "", ' ', true))
+      have.insert(x);
     for (const auto& x : Enabled(dir)) enabled.insert(x);
     for (const auto& tok : Split(value, ' ', true)) {
-      if (tok.size() < 2 || (tok[0] != '+' && tok[0] != '-')) return Kernel(EINVAL, "write", dir + "/cgroup.subtree_control");
+      if (tok.size() < 2 || (tok[0] != '+' && tok[0] != '-'))
+        return Kernel(EINVAL, "write", dir + "/cgroup.subtree_control");
       std::string c = tok.substr(1);
       if (!have.count(c)) return Kernel(ENOENT, "write", dir + "/cgroup.subtree_control (" + c + ")");
       if (tok[0] == '+' && enabled.insert(c).second) {
@@ -275,7 +277,8 @@ TEST(CgroupLayoutTest, APlainDirectoryIsNotACgroupFilesystem) {
   TempDir tmp;
   auto layout = DetectLayout(tmp.path());
   ASSERT_FALSE(layout.ok());
-  EXPECT_NE(layout.status().message().find("sandbox layer cgroup"), std::string::npos) << layout.status().message();
+  EXPECT_NE(layout.status().message().find("sandbox layer cgroup"), std::string::npos)
+      << layout.status().message();
   EXPECT_NE(layout.status().fix().find("--allow-degraded cgroup"), std::string::npos);
 }
 

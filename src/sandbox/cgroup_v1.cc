@@ -24,8 +24,8 @@ StatusOr<uint64_t> ReadNumber(CgroupFs& fs, const std::string& path) {
   if (t == "max") return ~uint64_t{0};
   auto v = ParseInt64(t);
   if (!v.has_value()) {
-    return LayerError(Layer::kCgroup, StatusCode::kDataLoss, path + " holds \"" + std::string(t) + "\", not a number",
-                      "report this kernel version");
+    return LayerError(Layer::kCgroup, StatusCode::kDataLoss,
+                      path + " holds \"" + std::string(t) + "\", not a number", "report this kernel version");
   }
   return static_cast<uint64_t>(*v);
 }
@@ -60,15 +60,18 @@ class V1 : public Cgroup {
     }
     owned_ = true;  // from here on, cleanup may kill and remove it
     std::string mem = Dir("memory");
-    CC_RETURN_IF_ERROR(fs_.Write(JoinPath(mem, "memory.limit_in_bytes"), std::to_string(limits.memory_bytes)));
+    CC_RETURN_IF_ERROR(
+        fs_.Write(JoinPath(mem, "memory.limit_in_bytes"), std::to_string(limits.memory_bytes)));
     std::string memsw = JoinPath(mem, "memory.memsw.limit_in_bytes");
     if (fs_.Exists(memsw)) {
       CC_RETURN_IF_ERROR(fs_.Write(memsw, std::to_string(limits.memory_bytes)));
     } else if (HostHasSwap()) {
-      return LayerError(Layer::kCgroup, StatusCode::kFailedPrecondition,
-                        "this host has swap but no memory+swap accounting (" + memsw + " is missing), so the memory "
-                        "limit could be escaped through swap",
-                        "boot with swapaccount=1, or turn swap off (swapoff -a), or pass --allow-degraded cgroup");
+      return LayerError(
+          Layer::kCgroup, StatusCode::kFailedPrecondition,
+          "this host has swap but no memory+swap accounting (" + memsw +
+              " is missing), so the memory "
+              "limit could be escaped through swap",
+          "boot with swapaccount=1, or turn swap off (swapoff -a), or pass --allow-degraded cgroup");
     }
     CC_RETURN_IF_ERROR(fs_.Write(JoinPath(Dir("pids"), "pids.max"), std::to_string(limits.pids)));
     CC_RETURN_IF_ERROR(fs_.Write(JoinPath(Dir("cpu"), "cpu.cfs_period_us"), std::to_string(kPeriodUs)));
@@ -80,14 +83,16 @@ class V1 : public Cgroup {
   Status VerifyLimits(const Limits& limits) override {
     CC_ASSIGN_OR_RETURN(Limits got, ReadLimits());
     if (got.memory_bytes != (limits.memory_bytes & kPageMask)) {
-      return LayerVerifyError(Layer::kCgroup, "memory.limit_in_bytes reads back as " + std::to_string(got.memory_bytes),
+      return LayerVerifyError(Layer::kCgroup,
+                              "memory.limit_in_bytes reads back as " + std::to_string(got.memory_bytes),
                               "check that nothing else writes to " + Dir("memory"));
     }
     std::string memsw = JoinPath(Dir("memory"), "memory.memsw.limit_in_bytes");
     if (fs_.Exists(memsw)) {
       CC_ASSIGN_OR_RETURN(uint64_t sw, ReadNumber(fs_, memsw));
       if (sw != (limits.memory_bytes & kPageMask)) {
-        return LayerVerifyError(Layer::kCgroup, "memory.memsw.limit_in_bytes reads back as " + std::to_string(sw),
+        return LayerVerifyError(Layer::kCgroup,
+                                "memory.memsw.limit_in_bytes reads back as " + std::to_string(sw),
                                 "check that nothing else writes to " + Dir("memory"));
       }
     }
@@ -107,12 +112,23 @@ class V1 : public Cgroup {
     for (const auto& dir : dirs_) {
       CC_RETURN_IF_ERROR(fs_.Write(JoinPath(dir, "cgroup.procs"), std::to_string(pid)));
     }
-    // Read back: the pid is listed in every hierarchy's group.
+    return VerifyMember(pid);
+  }
+
+  std::vector<std::string> SelfJoinFiles() const override {
+    std::vector<std::string> files;
+    for (const auto& dir : dirs_) files.push_back(JoinPath(dir, "tasks"));
+    return files;
+  }
+
+  // Read back: the pid is listed in every hierarchy's group.
+  Status VerifyMember(pid_t pid) override {
     for (const auto& dir : dirs_) {
       CC_ASSIGN_OR_RETURN(std::string procs, fs_.Read(JoinPath(dir, "cgroup.procs")));
       auto list = Split(procs, '\n', true);
       if (std::find(list.begin(), list.end(), std::to_string(pid)) == list.end()) {
-        return LayerVerifyError(Layer::kCgroup, "pid " + std::to_string(pid) + " is not in " + dir + "/cgroup.procs",
+        return LayerVerifyError(Layer::kCgroup,
+                                "pid " + std::to_string(pid) + " is not in " + dir + "/cgroup.procs",
                                 "report this");
       }
     }
@@ -193,11 +209,13 @@ class V1 : public Cgroup {
     CC_ASSIGN_OR_RETURN(uint64_t ns, ReadNumber(fs_, JoinPath(Dir("cpuacct"), "cpuacct.usage")));
     u.cpu_usec = ns / 1000;
     CC_ASSIGN_OR_RETURN(u.memory_bytes, ReadNumber(fs_, JoinPath(Dir("memory"), "memory.usage_in_bytes")));
-    CC_ASSIGN_OR_RETURN(u.memory_peak_bytes, ReadNumber(fs_, JoinPath(Dir("memory"), "memory.max_usage_in_bytes")));
+    CC_ASSIGN_OR_RETURN(u.memory_peak_bytes,
+                        ReadNumber(fs_, JoinPath(Dir("memory"), "memory.max_usage_in_bytes")));
     CC_ASSIGN_OR_RETURN(uint64_t pids, ReadNumber(fs_, JoinPath(Dir("pids"), "pids.current")));
     u.pids = static_cast<int64_t>(pids);
     auto oom = fs_.Read(JoinPath(Dir("memory"), "memory.oom_control"));
-    if (oom.ok()) u.oom_kills = ParseKeyedValue(*oom, "oom_kill").ok() ? *ParseKeyedValue(*oom, "oom_kill") : 0;
+    if (oom.ok())
+      u.oom_kills = ParseKeyedValue(*oom, "oom_kill").ok() ? *ParseKeyedValue(*oom, "oom_kill") : 0;
     auto stat = fs_.Read(JoinPath(Dir("cpu"), "cpu.stat"));
     if (stat.ok()) {
       auto t = ParseKeyedValue(*stat, "nr_throttled");
@@ -226,7 +244,8 @@ class V1 : public Cgroup {
     CC_ASSIGN_OR_RETURN(uint64_t quota, ReadNumber(fs_, JoinPath(Dir("cpu"), "cpu.cfs_quota_us")));
     CC_ASSIGN_OR_RETURN(uint64_t period, ReadNumber(fs_, JoinPath(Dir("cpu"), "cpu.cfs_period_us")));
     // cfs_quota_us is -1 when unlimited; ReadNumber reads that as a huge value.
-    l.cpus = (quota > (1ULL << 40) || period == 0) ? 0 : static_cast<double>(quota) / static_cast<double>(period);
+    l.cpus =
+        (quota > (1ULL << 40) || period == 0) ? 0 : static_cast<double>(quota) / static_cast<double>(period);
     return l;
   }
 

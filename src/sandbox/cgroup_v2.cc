@@ -23,8 +23,8 @@ StatusOr<uint64_t> ReadNumber(CgroupFs& fs, const std::string& path) {
   if (t == "max") return ~uint64_t{0};
   auto v = ParseInt64(t);
   if (!v.has_value()) {
-    return LayerError(Layer::kCgroup, StatusCode::kDataLoss, path + " holds \"" + std::string(t) + "\", not a number",
-                      "report this kernel version");
+    return LayerError(Layer::kCgroup, StatusCode::kDataLoss,
+                      path + " holds \"" + std::string(t) + "\", not a number", "report this kernel version");
   }
   return static_cast<uint64_t>(*v);
 }
@@ -55,14 +55,16 @@ class V2 : public Cgroup {
     if (fs_.Exists(File("memory.swap.max"))) {
       CC_RETURN_IF_ERROR(fs_.Write(File("memory.swap.max"), "0"));
     } else if (HostHasSwap()) {
-      return LayerError(Layer::kCgroup, StatusCode::kFailedPrecondition,
-                        "this host has swap but " + File("memory.swap.max") + " is missing, so the memory limit "
-                        "could be escaped through swap",
-                        "boot with swap accounting (CONFIG_MEMCG_SWAP), or turn swap off, or pass --allow-degraded cgroup");
+      return LayerError(
+          Layer::kCgroup, StatusCode::kFailedPrecondition,
+          "this host has swap but " + File("memory.swap.max") +
+              " is missing, so the memory limit "
+              "could be escaped through swap",
+          "boot with swap accounting (CONFIG_MEMCG_SWAP), or turn swap off, or pass --allow-degraded cgroup");
     }
     CC_RETURN_IF_ERROR(fs_.Write(File("pids.max"), std::to_string(limits.pids)));
-    CC_RETURN_IF_ERROR(fs_.Write(File("cpu.max"), std::to_string(CpuQuotaMicros(limits.cpus, kPeriodUs)) + " " +
-                                                      std::to_string(kPeriodUs)));
+    CC_RETURN_IF_ERROR(fs_.Write(File("cpu.max"), std::to_string(CpuQuotaMicros(limits.cpus, kPeriodUs)) +
+                                                      " " + std::to_string(kPeriodUs)));
     return VerifyLimits(limits);
   }
 
@@ -93,10 +95,16 @@ class V2 : public Cgroup {
 
   Status JoinFromParent(pid_t pid) override {
     CC_RETURN_IF_ERROR(fs_.Write(File("cgroup.procs"), std::to_string(pid)));
+    return VerifyMember(pid);
+  }
+
+  std::vector<std::string> SelfJoinFiles() const override { return {File("cgroup.procs")}; }
+
+  Status VerifyMember(pid_t pid) override {
     CC_ASSIGN_OR_RETURN(std::vector<pid_t> procs, Procs());
     if (std::find(procs.begin(), procs.end(), pid) == procs.end()) {
-      return LayerVerifyError(Layer::kCgroup, "pid " + std::to_string(pid) + " is not in " + File("cgroup.procs"),
-                              "report this");
+      return LayerVerifyError(
+          Layer::kCgroup, "pid " + std::to_string(pid) + " is not in " + File("cgroup.procs"), "report this");
     }
     return OkStatus();
   }
@@ -133,7 +141,8 @@ class V2 : public Cgroup {
       return v.ok() && *v == (frozen ? 1u : 0u);
     });
     if (!ok) {
-      return LayerVerifyError(Layer::kCgroup, dir_ + " did not report frozen " + (frozen ? "1" : "0") + " within 1 s",
+      return LayerVerifyError(Layer::kCgroup,
+                              dir_ + " did not report frozen " + (frozen ? "1" : "0") + " within 1 s",
                               "a task may be stuck in the kernel (D state); retry");
     }
     return OkStatus();
@@ -158,7 +167,8 @@ class V2 : public Cgroup {
       return left.ok() && left->empty();
     });
     if (!empty) {
-      return LayerError(Layer::kCgroup, StatusCode::kDeadlineExceeded, "processes survived the kill in " + dir_,
+      return LayerError(Layer::kCgroup, StatusCode::kDeadlineExceeded,
+                        "processes survived the kill in " + dir_,
                         "they are stuck in the kernel; check `cat /proc/<pid>/stack` and retry");
     }
     return OkStatus();
@@ -169,7 +179,8 @@ class V2 : public Cgroup {
     CC_ASSIGN_OR_RETURN(std::string cpu_stat, fs_.Read(File("cpu.stat")));
     auto usage = ParseKeyedValue(cpu_stat, "usage_usec");
     if (!usage.ok()) {
-      return LayerError(Layer::kCgroup, StatusCode::kDataLoss, File("cpu.stat") + " has no usage_usec", "report this");
+      return LayerError(Layer::kCgroup, StatusCode::kDataLoss, File("cpu.stat") + " has no usage_usec",
+                        "report this");
     }
     u.cpu_usec = *usage;
     auto throttled = ParseKeyedValue(cpu_stat, "nr_throttled");
@@ -203,7 +214,8 @@ class V2 : public Cgroup {
     std::vector<std::string> have = Split(std::string(Trim(enabled)), ' ', true);
     std::string add;
     for (const char* c : kControllers) {
-      if (std::find(have.begin(), have.end(), c) == have.end()) add += std::string(add.empty() ? "" : " ") + "+" + c;
+      if (std::find(have.begin(), have.end(), c) == have.end())
+        add += std::string(add.empty() ? "" : " ") + "+" + c;
     }
     if (add.empty()) return OkStatus();
     return fs_.Write(JoinPath(dir, "cgroup.subtree_control"), add);
@@ -219,7 +231,8 @@ class V2 : public Cgroup {
     if (parts.size() == 2 && parts[0] != "max") {
       auto q = ParseInt64(parts[0]);
       auto p = ParseInt64(parts[1]);
-      if (q.has_value() && p.has_value() && *p > 0) l.cpus = static_cast<double>(*q) / static_cast<double>(*p);
+      if (q.has_value() && p.has_value() && *p > 0)
+        l.cpus = static_cast<double>(*q) / static_cast<double>(*p);
     }
     return l;
   }

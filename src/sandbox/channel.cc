@@ -13,6 +13,7 @@ namespace cloudcoop::sandbox::channel {
 namespace {
 
 constexpr size_t kMaxMessage = 16384;
+constexpr size_t kMaxFds = 8;
 
 void PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
 void PutStr(std::string& out, const std::string& s) {
@@ -49,15 +50,19 @@ Status Send(int sock, const Message& msg) {
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (msg.fd >= 0) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
+  if (msg.fds.size() > kMaxFds) {
+    return LayerError(Layer::kSupervisor, StatusCode::kInternal, "too many descriptors for one message", "report this");
+  }
+  if (!msg.fds.empty()) {
+    size_t bytes = sizeof(int) * msg.fds.size();
     mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
+    mh.msg_controllen = CMSG_SPACE(bytes);
     cmsghdr* cm = CMSG_FIRSTHDR(&mh);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &msg.fd, sizeof(int));
+    cm->cmsg_len = CMSG_LEN(bytes);
+    std::memcpy(CMSG_DATA(cm), msg.fds.data(), bytes);
   }
   while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0) {
     if (errno != EINTR) {
@@ -74,7 +79,7 @@ StatusOr<Message> Recv(int sock) {
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
   mh.msg_control = control;
   mh.msg_controllen = sizeof control;
   ssize_t n;
@@ -88,18 +93,22 @@ StatusOr<Message> Recv(int sock) {
   }
   Message msg;
   for (cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm != nullptr; cm = CMSG_NXTHDR(&mh, cm)) {
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) std::memcpy(&msg.fd, CMSG_DATA(cm), sizeof(int));
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+      size_t n_fds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      msg.fds.resize(n_fds);
+      std::memcpy(msg.fds.data(), CMSG_DATA(cm), n_fds * sizeof(int));
+    }
   }
   const char* p = buf.data();
   const char* end = p + n;
   msg.type = static_cast<Type>(*p++);
   uint32_t value = 0, code = 0;
   std::string message, fix;
-  if (!GetU32(p, end, &value) || !GetU32(p, end, &code) || !GetStr(p, end, &message) || !GetStr(p, end, &fix) ||
-      !GetStr(p, end, &msg.text)) {
-    if (msg.fd >= 0) close(msg.fd);
-    return LayerError(Layer::kSupervisor, StatusCode::kDataLoss, "truncated message on the supervisor channel",
-                      "report this");
+  if (!GetU32(p, end, &value) || !GetU32(p, end, &code) || !GetStr(p, end, &message) ||
+      !GetStr(p, end, &fix) || !GetStr(p, end, &msg.text)) {
+    for (int fd : msg.fds) close(fd);
+    return LayerError(Layer::kSupervisor, StatusCode::kDataLoss,
+                      "truncated message on the supervisor channel", "report this");
   }
   msg.value = static_cast<int32_t>(value);
   if (code != 0) msg.status = Status(static_cast<StatusCode>(code), message).WithFix(fix);

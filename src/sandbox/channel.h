@@ -5,7 +5,7 @@
 //   supervisor                          sandbox init (pid 1)
 //   clone() ----------------------------> builds the new root (mountns)
 //   cgroup, netns (in parallel)
-//   kGo [+ netns fd] -------------------> joins netns, hostname, cgroup ns
+//   kGo [+ netns fd, cgroup fds, BPF] --> joins netns and (itself) its cgroup, hostname, cgroup ns
 //                      <----------------- kUsernsReady (entered its user namespace)
 //   writes uid_map/gid_map
 //   kIdMapsWritten ---------------------> switches ids, rlimits, caps, nnp, Landlock, seccomp,
@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+#include <vector>
 
 #include "core/status.h"
 
@@ -35,10 +37,10 @@ enum class Type : uint8_t {
 
 struct Message {
   Type type = Type::kGo;
-  int32_t value = 0;   // kRunning: the command's pid in the sandbox; kExit: wait status
-  Status status;       // kError
-  std::string text;    // kDegraded: "<layer>: <reason>"
-  int fd = -1;         // received fd (owned by the receiver), or fd to send
+  int32_t value = 0;  // kRunning: the command's pid in the sandbox; kExit: wait status
+  Status status;      // kError
+  std::string text;   // kDegraded: "<layer>: <reason>"
+  std::vector<int> fds;  // received fds (owned by the receiver), or fds to send
 };
 
 Status Send(int sock, const Message& msg);

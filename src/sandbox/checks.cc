@@ -55,16 +55,17 @@ CheckOutcome KernelSeccomp(const CheckContext&) {
   }
   auto program = seccomp::BuildFilter();
   if (!program.ok()) return policy::Fail(program.status().message(), program.status().fix());
-  return policy::Pass("seccomp filters available; the sandbox filter compiles to " + std::to_string(program->size()) +
-                      " BPF instructions");
+  return policy::Pass("seccomp filters available; the sandbox filter compiles to " +
+                      std::to_string(program->size()) + " BPF instructions");
 }
 
 CheckOutcome KernelLandlock(const CheckContext&) {
   int abi = landlock::QueryAbi();
   if (abi < 0) {
-    return policy::Fail("Landlock is not available (" + ErrnoName(-abi) + ")",
-                        "boot a kernel with CONFIG_SECURITY_LANDLOCK=y and landlock in lsm=, or run sandboxes with "
-                        "--allow-degraded landlock");
+    return policy::Fail(
+        "Landlock is not available (" + ErrnoName(-abi) + ")",
+        "boot a kernel with CONFIG_SECURITY_LANDLOCK=y and landlock in lsm=, or run sandboxes with "
+        "--allow-degraded landlock");
   }
   if (abi < 6) {
     return policy::Warn("Landlock ABI " + std::to_string(abi) +
@@ -77,7 +78,8 @@ CheckOutcome KernelLandlock(const CheckContext&) {
 CheckOutcome KernelCgroups(const CheckContext&) {
   auto layout = cgroup::DetectLayout("");
   if (!layout.ok()) return policy::Fail(layout.status().message(), layout.status().fix());
-  if (layout->version == 2) return policy::Pass("cgroup v2 at " + layout->unified + " with cpu, memory and pids");
+  if (layout->version == 2)
+    return policy::Pass("cgroup v2 at " + layout->unified + " with cpu, memory and pids");
   std::vector<std::string> names;
   for (const auto& [c, dir] : layout->controllers) names.push_back(c);
   return policy::Pass("cgroup v1 controllers: " + Join(names, ", "));
@@ -86,14 +88,18 @@ CheckOutcome KernelCgroups(const CheckContext&) {
 CheckOutcome Tiocsti(const CheckContext&) {
   std::string legacy = ReadTrimmed("/proc/sys/dev/tty/legacy_tiocsti");
   std::string got = TiocstiProbe();
-  std::string note = legacy == "1" ? " (dev.tty.legacy_tiocsti=1 on this host: the filter is what blocks it)" : "";
-  if (!got.empty()) return policy::Fail("TIOCSTI is not blocked by the sandbox filter: " + got + note, "report this");
-  return policy::Pass("the sandbox filter denies TIOCSTI, its high-bits variant and TIOCLINUX with EPERM" + note);
+  std::string note =
+      legacy == "1" ? " (dev.tty.legacy_tiocsti=1 on this host: the filter is what blocks it)" : "";
+  if (!got.empty())
+    return policy::Fail("TIOCSTI is not blocked by the sandbox filter: " + got + note, "report this");
+  return policy::Pass("the sandbox filter denies TIOCSTI, its high-bits variant and TIOCLINUX with EPERM" +
+                      note);
 }
 
 CheckOutcome RunningPosture(const CheckContext& ctx) {
   auto list = ListSandboxes(ctx.state_dir);
-  if (!list.ok()) return policy::Fail("cannot read running sandboxes: " + list.status().message(), list.status().fix());
+  if (!list.ok())
+    return policy::Fail("cannot read running sandboxes: " + list.status().message(), list.status().fix());
   std::vector<std::string> problems;
   int audited = 0;
   for (const auto& s : *list) {
@@ -107,16 +113,19 @@ CheckOutcome RunningPosture(const CheckContext& ctx) {
     for (const auto& p : report->problems) problems.push_back(s.record.name + ": " + p);
   }
   if (!problems.empty()) {
-    return policy::Fail(Join(problems, "; "), "stop the affected sandboxes (`cloudcoop sandbox kill NAME`) and report this");
+    return policy::Fail(Join(problems, "; "),
+                        "stop the affected sandboxes (`cloudcoop sandbox kill NAME`) and report this");
   }
   if (audited == 0) return policy::NotApplicable("no running sandboxes under " + ctx.state_dir);
-  return policy::Pass(std::to_string(audited) + " running sandbox(es): NoNewPrivs 1, Seccomp 2, no capabilities, own "
-                                                "uid, own namespaces, cgroup limits as planned");
+  return policy::Pass(std::to_string(audited) +
+                      " running sandbox(es): NoNewPrivs 1, Seccomp 2, no capabilities, own "
+                      "uid, own namespaces, cgroup limits as planned");
 }
 
 CheckOutcome RunningHostNetwork(const CheckContext& ctx) {
   auto list = ListSandboxes(ctx.state_dir);
-  if (!list.ok()) return policy::Fail("cannot read running sandboxes: " + list.status().message(), list.status().fix());
+  if (!list.ok())
+    return policy::Fail("cannot read running sandboxes: " + list.status().message(), list.status().fix());
   std::vector<std::string> names, degraded;
   for (const auto& s : *list) {
     if (!s.alive) continue;
@@ -134,7 +143,8 @@ CheckOutcome RunningHostNetwork(const CheckContext& ctx) {
 
 CheckOutcome Stale(const CheckContext& ctx) {
   auto stale = FindStale(ctx.state_dir);
-  if (!stale.ok()) return policy::Fail("cannot read sandbox records: " + stale.status().message(), stale.status().fix());
+  if (!stale.ok())
+    return policy::Fail("cannot read sandbox records: " + stale.status().message(), stale.status().fix());
   if (!stale->records.empty()) {
     return policy::Warn("records left by killed supervisors: " + Join(stale->records, ", "),
                         "run `cloudcoop sandbox gc`");
@@ -173,7 +183,8 @@ std::string TiocstiProbe() {
     }
     char sub = 3;
     errno = 0;
-    if (ioctl(slave, 0x541C /* TIOCLINUX */, &sub) == 0 || errno != EPERM) out += "TIOCLINUX errno " + ErrnoName(errno) + "; ";
+    if (ioctl(slave, 0x541C /* TIOCLINUX */, &sub) == 0 || errno != EPERM)
+      out += "TIOCLINUX errno " + ErrnoName(errno) + "; ";
     fcntl(slave, F_SETFL, O_NONBLOCK);
     termios t;
     if (tcgetattr(slave, &t) == 0) {
@@ -198,22 +209,22 @@ std::string TiocstiProbe() {
 }
 
 void RegisterSandboxChecks(policy::CheckRegistry& registry) {
-  registry.Add({"sandbox.kernel.namespaces", "kernel offers the namespaces sandboxes use", "containment 11", "",
-                policy::Severity::kCritical, KernelNamespaces});
+  registry.Add({"sandbox.kernel.namespaces", "kernel offers the namespaces sandboxes use", "containment 11",
+                "", policy::Severity::kCritical, KernelNamespaces});
   registry.Add({"sandbox.kernel.seccomp", "kernel offers seccomp filters", "containment 3", "",
                 policy::Severity::kCritical, KernelSeccomp});
-  registry.Add({"sandbox.kernel.landlock", "kernel offers Landlock", "containment 7", "", policy::Severity::kHigh,
-                KernelLandlock});
-  registry.Add({"sandbox.kernel.cgroups", "cgroup controllers for cpu, memory and pids", "containment 23-25", "",
-                policy::Severity::kHigh, KernelCgroups});
+  registry.Add({"sandbox.kernel.landlock", "kernel offers Landlock", "containment 7", "",
+                policy::Severity::kHigh, KernelLandlock});
+  registry.Add({"sandbox.kernel.cgroups", "cgroup controllers for cpu, memory and pids", "containment 23-25",
+                "", policy::Severity::kHigh, KernelCgroups});
   registry.Add({"sandbox.tiocsti", "terminal injection (TIOCSTI, TIOCLINUX) is blocked", "containment 15", "",
                 policy::Severity::kCritical, Tiocsti});
-  registry.Add({"sandbox.running.posture", "every running sandbox's posture, audited from /proc", "containment 3 (outside)",
-                "", policy::Severity::kCritical, RunningPosture});
+  registry.Add({"sandbox.running.posture", "every running sandbox's posture, audited from /proc",
+                "containment 3 (outside)", "", policy::Severity::kCritical, RunningPosture});
   registry.Add({"sandbox.running.exceptions", "no running sandbox shares the host network or runs degraded",
                 "containment 21", "", policy::Severity::kMedium, RunningHostNetwork});
-  registry.Add({"sandbox.stale", "no records left by killed supervisors", "kill switch", "", policy::Severity::kLow,
-                Stale});
+  registry.Add({"sandbox.stale", "no records left by killed supervisors", "kill switch", "",
+                policy::Severity::kLow, Stale});
 }
 
 }  // namespace cloudcoop::sandbox

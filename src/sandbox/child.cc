@@ -27,9 +27,11 @@
 #include <cstring>
 #include <iterator>
 
+#include "core/files.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "sandbox/caps.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/channel.h"
 #include "sandbox/landlock.h"
 #include "sandbox/launcher_internal.h"
@@ -39,6 +41,8 @@
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
 #include "sandbox/utsns.h"
+
+extern char** environ;
 
 namespace cloudcoop::sandbox::internal {
 namespace {
@@ -51,6 +55,35 @@ struct Step {
 };
 
 Status ArmDeath(ChildCtx& c) { return pidns::ArmDeathSignalInChild(c.channel); }
+
+// The init is a copy of the supervisor, so /proc/1/cmdline (world-readable, unlike environ) would show
+// the supervisor's command line, e.g. `--env TOKEN=...`. Overwrite the argument and environment areas
+// the kernel reads those files from (fields 48-51 of /proc/self/stat).
+Status Scrub(ChildCtx& c) {
+  (void)c;
+  auto stat = ReadFile("/proc/self/stat");
+  if (!stat.ok())
+    return LayerErrno(Layer::kExec, "read", "/proc/self/stat", ENOENT, "mount /proc on the host");
+  auto fields = Split(std::string_view(*stat).substr(stat->rfind(')') + 2), ' ', true);
+  // fields[0] is field 3; arg_start..env_end are fields 48..51.
+  if (fields.size() < 49) {
+    return LayerError(Layer::kExec, StatusCode::kFailedPrecondition,
+                      "/proc/self/stat lacks arg_start..env_end", "boot a kernel of 3.5 or later");
+  }
+  auto addr = [&](size_t field) {
+    return static_cast<uintptr_t>(std::strtoull(fields[field - 3].c_str(), nullptr, 10));
+  };
+  uintptr_t arg_start = addr(48), arg_end = addr(49), env_start = addr(50), env_end = addr(51);
+  static const char kName[] = "cloudcoop-sandbox-init";
+  if (arg_end > arg_start) {
+    std::memset(reinterpret_cast<void*>(arg_start), 0, arg_end - arg_start);
+    std::memcpy(reinterpret_cast<void*>(arg_start), kName, std::min(sizeof kName, arg_end - arg_start));
+  }
+  if (env_end > env_start) std::memset(reinterpret_cast<void*>(env_start), 0, env_end - env_start);
+  environ = nullptr;
+  prctl(PR_SET_NAME, "cc-init", 0, 0, 0);
+  return OkStatus();
+}
 Status BuildRoot(ChildCtx& c) { return mountns::ApplyInChild(*c.plan, c.files, c.uid, c.gid); }
 Status VerifyRoot(ChildCtx& c) { return mountns::VerifyInChild(*c.plan); }
 
@@ -61,6 +94,14 @@ Status JoinNet(ChildCtx& c) {
   return s;
 }
 Status VerifyNet(ChildCtx& c) { return netns::VerifyInChild(c.plan->net); }
+
+Status JoinCgroup(ChildCtx& c) {
+  // A single-threaded task moving itself: no RCU grace period (see cgroup::Cgroup::SelfJoinFiles).
+  Status s = cgroup::JoinSelf(c.cgroup_fds);
+  for (int fd : c.cgroup_fds) close(fd);
+  c.cgroup_fds.clear();
+  return s;
+}
 
 Status CgroupNamespace(ChildCtx& c) {
   (void)c;
@@ -85,7 +126,8 @@ Status EnterUserns(ChildCtx& c) {
   CC_ASSIGN_OR_RETURN(channel::Message reply, channel::Recv(c.channel));
   if (reply.type == channel::Type::kError) return reply.status;
   if (reply.type != channel::Type::kIdMapsWritten) {
-    return LayerError(Layer::kUserns, StatusCode::kInternal, "unexpected reply to kUsernsReady", "report this");
+    return LayerError(Layer::kUserns, StatusCode::kInternal, "unexpected reply to kUsernsReady",
+                      "report this");
   }
   return OkStatus();
 }
@@ -110,8 +152,9 @@ Status VerifyIds(ChildCtx& c) { return userns::VerifyInChild(c.uid, c.gid, c.in_
 Status EnterCwd(ChildCtx& c) {
   if (chdir(c.plan->cwd.c_str()) != 0) {
     return LayerErrno(Layer::kMountns, "chdir", c.plan->cwd, errno,
-                      errno == EACCES ? "give uid " + std::to_string(c.uid) + " access to the directory (chown it, or "
-                                        "reserve a uid for the sandbox name)"
+                      errno == EACCES ? "give uid " + std::to_string(c.uid) +
+                                            " access to the directory (chown it, or "
+                                            "reserve a uid for the sandbox name)"
                                       : "check the working directory");
   }
   return OkStatus();
@@ -135,7 +178,12 @@ Status VerifyLandlock(ChildCtx& c) {
   (void)c;
   return landlock::VerifyInChild();
 }
-Status Seccomp(ChildCtx& c) { return seccomp::ApplyInChild(*c.seccomp); }
+Status Seccomp(ChildCtx& c) {
+  if (c.seccomp.empty()) {
+    return LayerError(Layer::kSeccomp, StatusCode::kInternal, "no seccomp program arrived with go", "report this");
+  }
+  return seccomp::ApplyInChild(c.seccomp);
+}
 Status VerifySeccomp(ChildCtx& c) {
   (void)c;
   return seccomp::VerifyInChild();
@@ -157,30 +205,39 @@ Status CloseFds(ChildCtx& c) {
   unsigned lo = 3;
   for (int k : keep) {
     if (k >= static_cast<int>(lo)) {
-      if (static_cast<unsigned>(k) > lo && syscall(SYS_close_range, lo, static_cast<unsigned>(k) - 1, 0u) != 0) {
-        return LayerErrno(Layer::kExec, "close_range", std::to_string(lo), errno, "boot a kernel of 5.9 or later");
+      if (static_cast<unsigned>(k) > lo &&
+          syscall(SYS_close_range, lo, static_cast<unsigned>(k) - 1, 0u) != 0) {
+        return LayerErrno(Layer::kExec, "close_range", std::to_string(lo), errno,
+                          "boot a kernel of 5.9 or later");
       }
       lo = static_cast<unsigned>(k) + 1;
     }
   }
   if (syscall(SYS_close_range, lo, ~0u, 0u) != 0) {
-    return LayerErrno(Layer::kExec, "close_range", std::to_string(lo) + "..", errno, "boot a kernel of 5.9 or later");
+    return LayerErrno(Layer::kExec, "close_range", std::to_string(lo) + "..", errno,
+                      "boot a kernel of 5.9 or later");
   }
   return OkStatus();
 }
 
 const Step kBeforeGo[] = {
     {{"pidns.arm", "init", Layer::kPidns, "arm SIGKILL on supervisor death (PR_SET_PDEATHSIG)"}, ArmDeath},
+    {{"exec.scrub", "init", Layer::kExec, "wipe the supervisor's command line and environment from the init"},
+     Scrub},
     {{"mountns.apply", "init", Layer::kMountns,
       "build the new root (binds, /proc, /dev, /tmp, home, masks, protected paths) and pivot_root into it"},
      BuildRoot},
-    {{"mountns.verify", "init", Layer::kMountns, "read back: root read-only, binds, masks and protected paths"},
+    {{"mountns.verify", "init", Layer::kMountns,
+      "read back: root read-only, binds, masks and protected paths"},
      VerifyRoot},
 };
 
 const Step kAfterGo[] = {
-    {{"netns.apply", "init", Layer::kNetns, "join the network namespace (none, egress); host: stay"}, JoinNet},
+    {{"netns.apply", "init", Layer::kNetns, "join the network namespace (none, egress); host: stay"},
+     JoinNet},
     {{"netns.verify", "init", Layer::kNetns, "read back: none sees only lo, up"}, VerifyNet},
+    {{"cgroup.join", "init", Layer::kCgroup, "join the sandbox's cgroup itself (write 0 to its tasks files)"},
+     JoinCgroup},
     {{"cgroup.namespace", "init", Layer::kCgroup, "unshare a cgroup namespace rooted at the sandbox's group"},
      CgroupNamespace},
     {{"utsns.apply", "init", Layer::kUtsns, "set the hostname"}, Hostname},
@@ -189,26 +246,32 @@ const Step kAfterGo[] = {
     {{"userns.apply", "init", Layer::kUserns,
       "enter a new user namespace; the supervisor maps only the sandbox uid/gid"},
      EnterUserns},
-    {{"caps.bounding", "init", Layer::kCaps, "empty the bounding set, lock securebits (needs CAP_SETPCAP: before the uid switch)"},
+    {{"caps.bounding", "init", Layer::kCaps,
+      "empty the bounding set, lock securebits (needs CAP_SETPCAP: before the uid switch)"},
      DropBounding},
     {{"rlimits.apply", "init", Layer::kRlimits, "lower NOFILE, NPROC, MEMLOCK, CORE"}, Rlimits},
     {{"rlimits.verify", "init", Layer::kRlimits, "read back the limits"}, VerifyRlimits},
-    {{"userns.switch", "init", Layer::kUserns, "setgroups, setresgid, setresuid to the sandbox uid (clears capabilities)"},
+    {{"userns.switch", "init", Layer::kUserns,
+      "setgroups, setresgid, setresuid to the sandbox uid (clears capabilities)"},
      SwitchIds},
     {{"pidns.rearm", "init", Layer::kPidns, "re-arm the death signal (a uid change clears it)"}, ArmDeath},
     {{"caps.clear", "init", Layer::kCaps, "clear inheritable and ambient capabilities"}, ClearCaps},
-    {{"caps.verify", "init", Layer::kCaps, "read back: every capability set empty, securebits locked"}, VerifyCaps},
+    {{"caps.verify", "init", Layer::kCaps, "read back: every capability set empty, securebits locked"},
+     VerifyCaps},
     {{"userns.verify", "init", Layer::kUserns, "read back: uids, gids, groups, uid_map"}, VerifyIds},
     {{"mountns.cwd", "init", Layer::kMountns, "enter the working directory as the sandbox user"}, EnterCwd},
     {{"no_new_privs.apply", "init", Layer::kNoNewPrivs, "set no_new_privs"}, Nnp},
     {{"no_new_privs.verify", "init", Layer::kNoNewPrivs, "read back no_new_privs"}, VerifyNnp},
-    {{"landlock.apply", "init", Layer::kLandlock, "restrict writes to the writable paths, scope sockets and signals"},
+    {{"landlock.apply", "init", Layer::kLandlock,
+      "restrict writes to the writable paths, scope sockets and signals"},
      Landlock},
     {{"landlock.verify", "init", Layer::kLandlock, "read back: a write the file permissions allow is denied"},
      VerifyLandlock},
     {{"seccomp.apply", "init", Layer::kSeccomp, "load the system-call filter"}, Seccomp},
-    {{"seccomp.verify", "init", Layer::kSeccomp, "read back: mode 2, ioctl TIOCSTI returns EPERM"}, VerifySeccomp},
-    {{"pidns.dumpable", "init", Layer::kPidns, "make the init non-dumpable (the command cannot trace or read it)"},
+    {{"seccomp.verify", "init", Layer::kSeccomp, "read back: mode 2, ioctl TIOCSTI returns EPERM"},
+     VerifySeccomp},
+    {{"pidns.dumpable", "init", Layer::kPidns,
+      "make the init non-dumpable (the command cannot trace or read it)"},
      NotDumpable},
     {{"exec.fds", "init", Layer::kExec, "close every inherited descriptor but the terminal"}, CloseFds},
 };
@@ -224,7 +287,8 @@ void RunSteps(ChildCtx& c, const Step* steps, size_t n) {
     if (s.ok()) s = step.run(c);
     if (started != 0) {
       CC_LOG_DEBUG("sandbox init step %s: %lld us (at %lld)", std::string(step.info.id).c_str(),
-                   static_cast<long long>(NowMicros() - started), static_cast<long long>(NowMicros() % 100000000));
+                   static_cast<long long>(NowMicros() - started),
+                   static_cast<long long>(NowMicros() % 100000000));
     }
     if (s.ok()) continue;
     if (c.plan->MayDegrade(step.info.layer)) {
@@ -310,9 +374,10 @@ pid_t StartCommand(ChildCtx& c) {
   if (n == static_cast<ssize_t>(sizeof err)) {
     channel::Message m{channel::Type::kError};
     m.status = LayerErrno(Layer::kExec, "execve", c.plan->argv[0], err,
-                          err == ENOENT ? "the command is not on the sandbox's PATH or not inside the sandbox; use an "
-                                          "absolute path under a bound directory"
-                                        : "make the command executable by the sandbox user");
+                          err == ENOENT
+                              ? "the command is not on the sandbox's PATH or not inside the sandbox; use an "
+                                "absolute path under a bound directory"
+                              : "make the command executable by the sandbox user");
     (void)channel::Send(c.channel, m);
     int status;
     waitpid(pid, &status, 0);
@@ -387,7 +452,13 @@ void ChildMain(ChildCtx& c) {
   RunSteps(c, kBeforeGo, std::size(kBeforeGo));
   auto go = channel::Recv(c.channel);
   if (!go.ok() || go->type != channel::Type::kGo) _exit(kInitFailedExit);  // the supervisor gave up
-  c.netns_fd = go->fd;
+  size_t next = 0;
+  if (go->value == 1 && !go->fds.empty()) c.netns_fd = go->fds[next++];
+  for (; next < go->fds.size(); ++next) c.cgroup_fds.push_back(go->fds[next]);
+  if (go->text.size() % sizeof(sock_filter) == 0) {
+    c.seccomp.resize(go->text.size() / sizeof(sock_filter));
+    std::memcpy(c.seccomp.data(), go->text.data(), go->text.size());
+  }
   RunSteps(c, kAfterGo, std::size(kAfterGo));
   pid_t command = StartCommand(c);
   ReapLoop(c, sfd, command);

@@ -112,9 +112,9 @@ class ContainmentTest : public ::testing::Test {
     std::vector<std::string> a = {ProbeBinary(), "--mode", mode};
     for (const auto& kv : std::vector<std::string>{
              "workspace=" + ws, "sibling=" + tmp.Sub("sibling"), "operator_home=" + tmp.Sub("operator"),
-             "state_dir=" + state, "host_tmp_file=" + host_tmp_file, "suid=" + suid, "secret=" + std::string(kSecret),
-             "host_tcp=" + tcp.HostPort(), "abstract=" + abstract.name(), "sibling_tcp=" + sibling_tcp,
-             "protected=" + ws + "/.git/hooks," + ws + "/.mcp.json"}) {
+             "state_dir=" + state, "host_tmp_file=" + host_tmp_file, "suid=" + suid,
+             "secret=" + std::string(kSecret), "host_tcp=" + tcp.HostPort(), "abstract=" + abstract.name(),
+             "sibling_tcp=" + sibling_tcp, "protected=" + ws + "/.git/hooks," + ws + "/.mcp.json"}) {
       a.push_back("--arg");
       a.push_back(kv);
     }
@@ -133,11 +133,22 @@ class ContainmentTest : public ::testing::Test {
     Background sibling({"sandbox", "run", "--name", sibling_name, "--net", mode == "host" ? "none" : mode,
                         "--ro-bind", ProbeDir(), "--", ProbeBinary(), "listen", std::to_string(sibling_port)},
                        env);
-    EXPECT_TRUE(WaitFor([&] { return FindSandbox(state, sibling_name).ok(); }, 20)) << "sibling did not start";
-    std::vector<std::string> flags = {"--name", UniqueSandboxName("probe"), "--net", mode, "--workspace", ws,
-                                      "--ro-bind", ProbeDir(), "--ro-bind", Dirname(suid), "--protect", ".git/hooks/",
-                                      "--protect", ".mcp.json", "--memory", "512M", "--pids", "128", "--cpus", "1"};
-    CliResult r = Sandbox(flags, ProbeArgs(mode, suid, tcp, abstract, "127.0.0.1:" + std::to_string(sibling_port)));
+    EXPECT_TRUE(WaitFor([&] { return FindSandbox(state, sibling_name).ok(); }, 20))
+        << "sibling did not start";
+    // The secret rides in the supervisor's own command line: it must not show in /proc/1/cmdline.
+    std::vector<std::string> flags = {"--name",      UniqueSandboxName("probe"),
+                                      "--net",       mode,
+                                      "--workspace", ws,
+                                      "--exit-file", tmp.Sub(std::string(kSecret) + ".json"),
+                                      "--ro-bind",   ProbeDir(),
+                                      "--ro-bind",   Dirname(suid),
+                                      "--protect",   ".git/hooks/",
+                                      "--protect",   ".mcp.json",
+                                      "--memory",    "512M",
+                                      "--pids",      "128",
+                                      "--cpus",      "1"};
+    CliResult r =
+        Sandbox(flags, ProbeArgs(mode, suid, tcp, abstract, "127.0.0.1:" + std::to_string(sibling_port)));
     return ParseProbeOutput(r.out, r.rc, r.err);
   }
 
@@ -146,7 +157,8 @@ class ContainmentTest : public ::testing::Test {
   std::map<std::string, std::string> env;
 };
 
-void ExpectResult(const ProbeRun& run, const std::string& probe, const std::string& result, const std::string& err = "") {
+void ExpectResult(const ProbeRun& run, const std::string& probe, const std::string& result,
+                  const std::string& err = "") {
   auto it = run.by_name.find(probe);
   ASSERT_NE(it, run.by_name.end()) << "probe " << probe << " did not run";
   EXPECT_EQ(it->second.result, result) << probe << ": " << it->second.detail;
@@ -169,6 +181,7 @@ TEST_F(ContainmentTest, NoBreachInModeNone) {
   ExpectResult(run, "caps_bounding", "blocked");
   ExpectResult(run, "seccomp_all_threads", "blocked");
   ExpectResult(run, "environ_clean", "blocked");
+  ExpectResult(run, "init_cmdline_clean", "blocked");
   ExpectResult(run, "fds_clean", "blocked");
   ExpectResult(run, "pid1_environ", "blocked", "EACCES");
   ExpectResult(run, "ptrace_sibling", "blocked", "EPERM");
@@ -230,8 +243,9 @@ TEST_F(ContainmentTest, TheProbeFindsBreachesInAWeakSandbox) {
   CliResult r = RunBinary({"--help"}, {});  // make sure the binary works before blaming the probe
   ASSERT_EQ(r.rc, 0);
   ProcessSpec spec;
-  spec.argv = {"unshare", "--user", "--mount", "--pid", "--fork", "--net", "--uts", "--ipc", "--mount-proc",
-               ProbeBinary(), "--mode", "none", "--arg", "disposable_namespace=1"};
+  spec.argv = {
+      "unshare", "--user",       "--mount",     "--pid",  "--fork", "--net", "--uts",
+      "--ipc",   "--mount-proc", ProbeBinary(), "--mode", "none",   "--arg", "disposable_namespace=1"};
   spec.timeout = std::chrono::seconds(60);
   auto result = DefaultProcessRunner().Run(spec);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
@@ -260,8 +274,8 @@ json ReadJson(const std::string& path) {
 
 TEST_F(ContainmentTest, ForkBombStopsAtThePidsLimit) {
   std::string exit_file = tmp.Sub("exit.json");
-  CliResult r = Sandbox({"--name", UniqueSandboxName("fork"), "--net", "none", "--pids", "32", "--ro-bind", ProbeDir(),
-                         "--exit-file", exit_file},
+  CliResult r = Sandbox({"--name", UniqueSandboxName("fork"), "--net", "none", "--pids", "32", "--ro-bind",
+                         ProbeDir(), "--exit-file", exit_file},
                         {ProbeBinary(), "forkbomb", "500"});
   EXPECT_EQ(r.rc, 0) << r.out << r.err;
   json out = json::parse(r.out, nullptr, false);
@@ -294,8 +308,8 @@ TEST_F(ContainmentTest, MemoryBombIsKilledInsideItsOwnCgroupOnly) {
 
 TEST_F(ContainmentTest, CpuHogIsThrottledToItsQuota) {
   std::string exit_file = tmp.Sub("exit.json");
-  CliResult r = Sandbox({"--name", UniqueSandboxName("cpu"), "--net", "none", "--cpus", "0.2", "--ro-bind", ProbeDir(),
-                         "--exit-file", exit_file},
+  CliResult r = Sandbox({"--name", UniqueSandboxName("cpu"), "--net", "none", "--cpus", "0.2", "--ro-bind",
+                         ProbeDir(), "--exit-file", exit_file},
                         {ProbeBinary(), "cpuhog", "2", "2"});
   ASSERT_EQ(r.rc, 0) << r.err;
   json out = json::parse(r.out, nullptr, false);
@@ -368,7 +382,8 @@ TEST_F(ContainmentTest, ProtectedPathsStayReadOnlyAndPlaceholdersGoAway) {
   ASSERT_EQ(system(("chown -R " + std::to_string(*uid) + ":" + std::to_string(*uid) + " " + ws).c_str()), 0);
   std::string hook_before = *ReadFile(ws + "/.git/hooks/pre-commit");
   std::string script =
-      "cd " + ws + "\n"
+      "cd " + ws +
+      "\n"
       "try() { if sh -c \"$2\" 2>/dev/null; then echo \"BREACH-$1\"; else echo \"ok-$1\"; fi; }\n"
       "try config 'echo x >> .git/config'\n"
       "try hook-new 'touch .git/hooks/post-checkout'\n"
@@ -385,7 +400,8 @@ TEST_F(ContainmentTest, ProtectedPathsStayReadOnlyAndPlaceholdersGoAway) {
       "try symlink-swap 'mv .claude .claude-old'\n"
       "if echo '{}' > .claude/settings.local.json; then echo ok-local; else echo BROKEN-local; fi\n"
       "if echo data > notes.txt; then echo ok-write; else echo BROKEN-write; fi\n";
-  CliResult r = Sandbox({"--name", name, "--net", "none", "--workspace", ws, "--protect-defaults"}, {"sh", "-c", script});
+  CliResult r = Sandbox({"--name", name, "--net", "none", "--workspace", ws, "--protect-defaults"},
+                        {"sh", "-c", script});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out.find("BREACH"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("BROKEN"), std::string::npos) << r.out;
@@ -403,8 +419,9 @@ TEST_F(ContainmentTest, ProtectedPathsStayReadOnlyAndPlaceholdersGoAway) {
 
 TEST_F(ContainmentTest, APlantedSymlinkAtAProtectedPathStopsTheStart) {
   ASSERT_EQ(symlink("/etc", (ws + "/.vscode").c_str()), 0);
-  CliResult r = Sandbox({"--name", UniqueSandboxName("sym"), "--net", "none", "--workspace", ws, "--protect", ".vscode/"},
-                        {"true"});
+  CliResult r = Sandbox(
+      {"--name", UniqueSandboxName("sym"), "--net", "none", "--workspace", ws, "--protect", ".vscode/"},
+      {"true"});
   EXPECT_EQ(r.rc, 125) << r.out;
   EXPECT_NE(r.err.find("sandbox layer mountns"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
@@ -412,7 +429,8 @@ TEST_F(ContainmentTest, APlantedSymlinkAtAProtectedPathStopsTheStart) {
 
 TEST_F(ContainmentTest, PostureAuditPassesForARealSandbox) {
   std::string name = UniqueSandboxName("audit");
-  Background sup({"sandbox", "run", "--name", name, "--net", "none", "--", "sh", "-c", "sleep 60 & exec sleep 61"}, env);
+  Background sup(
+      {"sandbox", "run", "--name", name, "--net", "none", "--", "sh", "-c", "sleep 60 & exec sleep 61"}, env);
   ASSERT_TRUE(WaitFor(
       [&] {
         auto info = FindSandbox(state, name);

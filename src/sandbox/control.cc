@@ -19,8 +19,8 @@ StatusOr<std::unique_ptr<cgroup::Cgroup>> GroupOf(const state::RunningRecord& r)
   }
   auto group = cgroup::OpenFromPaths(r.cgroup_version, r.cgroup_paths);
   if (group == nullptr) {
-    return LayerError(Layer::kCgroup, StatusCode::kDataLoss, "sandbox " + r.name + " has an unusable cgroup record",
-                      "run `cloudcoop sandbox gc`");
+    return LayerError(Layer::kCgroup, StatusCode::kDataLoss,
+                      "sandbox " + r.name + " has an unusable cgroup record", "run `cloudcoop sandbox gc`");
   }
   return group;
 }
@@ -50,7 +50,8 @@ StatusOr<std::vector<SandboxInfo>> ListSandboxes(const std::string& state_dir) {
     }
     out.push_back(std::move(info));
   }
-  std::sort(out.begin(), out.end(), [](const SandboxInfo& a, const SandboxInfo& b) { return a.record.name < b.record.name; });
+  std::sort(out.begin(), out.end(),
+            [](const SandboxInfo& a, const SandboxInfo& b) { return a.record.name < b.record.name; });
   return out;
 }
 

@@ -34,7 +34,8 @@ Status EnsureDirs(const std::string& state_dir) {
 StatusOr<UniqueFd> LockAllocations(const std::string& state_dir) {
   std::string path = JoinPath(Root(state_dir), "lock");
   UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return LayerErrno(Layer::kIds, "open", path, errno, "check the state directory's permissions");
+  if (!fd.valid())
+    return LayerErrno(Layer::kIds, "open", path, errno, "check the state directory's permissions");
   while (flock(fd.get(), LOCK_EX) != 0) {
     if (errno != EINTR) return LayerErrno(Layer::kIds, "flock", path, errno, "check the state directory");
   }
@@ -61,7 +62,9 @@ std::string FormatAllocation(const std::string& owner, bool ephemeral) {
 
 StatusOr<std::set<uint32_t>> UsedUids(const std::string& state_dir) {
   auto names = ListDir(UidsDir(state_dir));
-  if (!names.ok()) return LayerError(Layer::kIds, names.status().code(), names.status().message(), "check the state directory");
+  if (!names.ok())
+    return LayerError(Layer::kIds, names.status().code(), names.status().message(),
+                      "check the state directory");
   std::set<uint32_t> used;
   for (const auto& n : *names) {
     auto v = ParseInt64(n);
@@ -108,9 +111,10 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
     auto fd = OpenAndLock(lease.path, /*create=*/false, &busy);
     if (!fd.ok() && !busy) fd = OpenAndLock(lease.path, /*create=*/true, &busy);
     if (busy) {
-      return LayerError(Layer::kIds, StatusCode::kAborted,
-                        "uid " + std::to_string(*fixed) + " is in use by another running sandbox",
-                        "two sandboxes never share a uid: stop the other one first (`cloudcoop check` lists it)");
+      return LayerError(
+          Layer::kIds, StatusCode::kAborted,
+          "uid " + std::to_string(*fixed) + " is in use by another running sandbox",
+          "two sandboxes never share a uid: stop the other one first (`cloudcoop check` lists it)");
     }
     if (!fd.ok()) return fd.status();
     auto text = ReadFile(lease.path);
@@ -121,7 +125,8 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
                         "use the uid reserved for \"" + owner + "\", or let the sandbox allocate one");
     }
     lease.ephemeral = a.owner.empty() || a.ephemeral;
-    if (lease.ephemeral) CC_RETURN_IF_ERROR(WriteContent(fd->get(), lease.path, FormatAllocation(owner, true)));
+    if (lease.ephemeral)
+      CC_RETURN_IF_ERROR(WriteContent(fd->get(), lease.path, FormatAllocation(owner, true)));
     lease.fd = std::move(*fd);
   } else {
     CC_ASSIGN_OR_RETURN(std::set<uint32_t> used, UsedUids(state_dir));
@@ -139,9 +144,10 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
       break;
     }
     if (!lease.fd.valid()) {
-      return LayerError(Layer::kIds, StatusCode::kResourceExhausted,
-                        "every uid in " + std::to_string(base) + "-" + std::to_string(base + count - 1) + " is allocated",
-                        "stop sandboxes you no longer need, or run `cloudcoop check` to collect stale allocations");
+      return LayerError(
+          Layer::kIds, StatusCode::kResourceExhausted,
+          "every uid in " + std::to_string(base) + "-" + std::to_string(base + count - 1) + " is allocated",
+          "stop sandboxes you no longer need, or run `cloudcoop check` to collect stale allocations");
     }
   }
   lease.gid = lease.uid;
@@ -193,8 +199,8 @@ Status ReleaseOwner(const std::string& state_dir, const std::string& owner) {
   bool busy = false;
   auto fd = OpenAndLock(path, false, &busy);
   if (busy) {
-    return LayerError(Layer::kIds, StatusCode::kFailedPrecondition, "the uid of " + owner + " is held by a running sandbox",
-                      "stop the agent first");
+    return LayerError(Layer::kIds, StatusCode::kFailedPrecondition,
+                      "the uid of " + owner + " is held by a running sandbox", "stop the agent first");
   }
   unlink(path.c_str());
   unlink(link.c_str());
@@ -222,8 +228,9 @@ StatusOr<int> CollectStale(const std::string& state_dir) {
 
 std::string GeneratePasswd(const std::string& user, uint32_t uid, uint32_t gid, const std::string& home,
                            const std::string& shell) {
-  return "root:x:0:0:root:/root:/usr/sbin/nologin\n" + user + ":x:" + std::to_string(uid) + ":" + std::to_string(gid) +
-         ":cloudcoop sandbox:" + home + ":" + shell + "\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+  return "root:x:0:0:root:/root:/usr/sbin/nologin\n" + user + ":x:" + std::to_string(uid) + ":" +
+         std::to_string(gid) + ":cloudcoop sandbox:" + home + ":" + shell +
+         "\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
 }
 
 std::string GenerateGroup(const std::string& user, uint32_t gid) {

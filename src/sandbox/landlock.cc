@@ -70,7 +70,8 @@ Status ApplyInChild(const Rules& rules) {
   CC_RETURN_IF_ERROR(AddRule(ruleset.get(), "/", kReadRights, handled));
   for (const auto& path : rules.writable) CC_RETURN_IF_ERROR(AddRule(ruleset.get(), path, handled, handled));
   for (const auto& path : rules.devices) {
-    CC_RETURN_IF_ERROR(AddRule(ruleset.get(), path, kReadRights | kFsWriteFile | kFsTruncate | kFsIoctlDev, handled));
+    CC_RETURN_IF_ERROR(
+        AddRule(ruleset.get(), path, kReadRights | kFsWriteFile | kFsTruncate | kFsIoctlDev, handled));
   }
   // landlock_restrict_self needs no_new_privs (or CAP_SYS_ADMIN); the launcher sets it first.
   if (syscall(kSysRestrictSelf, ruleset.get(), 0) != 0) {
@@ -84,8 +85,9 @@ Status VerifyInChild() {
   int fd = open("/proc/self/comm", O_WRONLY | O_CLOEXEC);
   if (fd >= 0) {
     close(fd);
-    return LayerVerifyError(Layer::kLandlock, "a write-open of /proc/self/comm succeeded, so no Landlock domain "
-                                              "restricts this process",
+    return LayerVerifyError(Layer::kLandlock,
+                            "a write-open of /proc/self/comm succeeded, so no Landlock domain "
+                            "restricts this process",
                             "check that the kernel enforces Landlock (cat /sys/kernel/security/lsm)");
   }
   if (errno != EACCES) {

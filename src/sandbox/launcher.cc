@@ -3,6 +3,7 @@
 // was done, in reverse, whether the command ran or not.
 #include "sandbox/launcher.h"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -79,7 +80,12 @@ Status Claim(ParentCtx& c) {
   r.gid = c.lease.gid;
   r.started_unix = time(nullptr);
   r.net = std::string(NetModeName(c.plan->net));
-  r.plan_json = PlanToJson(*c.plan);
+  c.plan_json = PlanToJson(*c.plan);
+  r.plan_json = c.plan_json;
+  if (c.cgroup != nullptr && !c.degraded.count(Layer::kCgroup)) {
+    r.cgroup_version = c.cgroup->version();
+    r.cgroup_paths = c.cgroup->Paths();
+  }
   CC_RETURN_IF_ERROR(state::ClaimInParent(c.plan->state_dir, r));
   c.record_claimed = true;
   return OkStatus();
@@ -91,11 +97,7 @@ Status Placeholders(ParentCtx& c) {
 }
 
 Status CompileSeccomp(ParentCtx& c) {
-  auto program = seccomp::BuildFilter();
-  if (!program.ok()) return program.status();
-  static std::vector<sock_filter> cached;
-  cached = *program;
-  c.seccomp = &cached;
+  CC_ASSIGN_OR_RETURN(c.seccomp, seccomp::BuildFilter());
   return OkStatus();
 }
 
@@ -123,12 +125,12 @@ Status Clone(ParentCtx& c) {
   cc.channel = sv[1];
   cc.uid = c.lease.uid;
   cc.gid = c.lease.gid;
-  cc.seccomp = c.seccomp;
   const SandboxPlan& p = *c.plan;
   cc.files.passwd = ids::GeneratePasswd(p.user_name, c.lease.uid, c.lease.gid, p.home, p.shell);
   cc.files.group = ids::GenerateGroup(p.user_name, c.lease.gid);
   cc.files.hostname = p.hostname + "\n";
-  cc.files.hosts = "127.0.0.1\tlocalhost\n127.0.1.1\t" + p.hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  cc.files.hosts =
+      "127.0.0.1\tlocalhost\n127.0.1.1\t" + p.hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n";
 
   int pidfd = -1;
   clone_args args{};
@@ -137,8 +139,9 @@ Status Clone(ParentCtx& c) {
   args.exit_signal = SIGCHLD;
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) {
-    return LayerErrno(Layer::kPidns, "clone3(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS)", "", errno,
-                      errno == ENOSPC ? "raise /proc/sys/user/max_*_namespaces" : "run as root on Linux 5.3 or later");
+    return LayerErrno(
+        Layer::kPidns, "clone3(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS)", "", errno,
+        errno == ENOSPC ? "raise /proc/sys/user/max_*_namespaces" : "run as root on Linux 5.3 or later");
   }
   if (pid == 0) {
     close(sv[0]);
@@ -153,19 +156,23 @@ Status Clone(ParentCtx& c) {
 Status CreateCgroup(ParentCtx& c) {
   CC_ASSIGN_OR_RETURN(cgroup::Layout layout, cgroup::DetectLayout(c.plan->cgroup_root));
   c.cgroup = cgroup::Open(layout, c.plan->cgroup_parent, c.plan->name);
-  c.record.cgroup_version = c.cgroup->version();
-  c.record.cgroup_paths = c.cgroup->Paths();
-  return c.cgroup->PrepareInParent({c.plan->cpus, c.plan->memory_bytes, c.plan->pids});
+  CC_RETURN_IF_ERROR(c.cgroup->PrepareInParent({c.plan->cpus, c.plan->memory_bytes, c.plan->pids}));
+  // The init joins by itself (see SelfJoinFiles); it can no longer open cgroupfs paths by then.
+  for (const auto& path : c.cgroup->SelfJoinFiles()) {
+    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.valid()) return LayerErrno(Layer::kCgroup, "open", path, errno, "check the cgroup filesystem");
+    c.cgroup_join_fds.push_back(std::move(fd));
+  }
+  return OkStatus();
 }
-
-Status JoinCgroup(ParentCtx& c) { return c.cgroup->JoinFromParent(c.child); }
 
 Status VerifyNamespace(ParentCtx& c, const char* ns, Layer layer) {
   uint64_t mine = netns::NamespaceInode("self", ns);
   uint64_t theirs = netns::NamespaceInode(std::to_string(c.child), ns);
   if (mine == 0 || theirs == 0 || mine == theirs) {
-    return LayerVerifyError(layer, std::string("the init's ") + ns + " namespace is the supervisor's (or unreadable)",
-                            "report this: clone() did not create it");
+    return LayerVerifyError(
+        layer, std::string("the init's ") + ns + " namespace is the supervisor's (or unreadable)",
+        "report this: clone() did not create it");
   }
   return OkStatus();
 }
@@ -180,10 +187,19 @@ Status PrepareNet(ParentCtx& c) {
 }
 Status ConfigureNet(ParentCtx& c) { return netns::ConfigureFromParent(c.net, c.child); }
 
+// go carries: value 1 when the first fd is the network namespace; then the cgroup self-join fds;
+// the seccomp program as text.
 Status Go(ParentCtx& c) {
   channel::Message go{channel::Type::kGo};
-  go.fd = c.net.netns.valid() ? c.net.netns.get() : -1;
-  return channel::Send(c.channel.get(), go);
+  if (c.net.netns.valid()) {
+    go.value = 1;
+    go.fds.push_back(c.net.netns.get());
+  }
+  for (const auto& fd : c.cgroup_join_fds) go.fds.push_back(fd.get());
+  go.text.assign(reinterpret_cast<const char*>(c.seccomp.data()), c.seccomp.size() * sizeof(sock_filter));
+  CC_RETURN_IF_ERROR(channel::Send(c.channel.get(), go));
+  c.cgroup_join_fds.clear();
+  return OkStatus();
 }
 
 const Step kBeforeClone[] = {
@@ -191,13 +207,9 @@ const Step kBeforeClone[] = {
     {{"ids.lease", "supervisor", Layer::kIds,
       "lease the sandbox uid (reserved for this name, else the lowest free one) and hold its lock"},
      Lease},
-    {{"state.claim", "supervisor", Layer::kState, "claim the running record (the name is unique among live sandboxes)"},
-     Claim},
     {{"mountns.placeholders", "supervisor", Layer::kMountns,
       "create missing protected paths as empty root-owned placeholders"},
      Placeholders},
-    {{"seccomp.compile", "supervisor", Layer::kSeccomp, "compile the system-call filter (once per process)"},
-     CompileSeccomp},
     {{"supervisor.signals", "supervisor", Layer::kSupervisor, "block the forwarded signals into a signalfd"},
      BlockSignals},
     {{"pidns.clone", "supervisor", Layer::kPidns,
@@ -205,22 +217,29 @@ const Step kBeforeClone[] = {
      Clone},
 };
 
+// These run while the init builds its root.
 const Step kAfterClone[] = {
+    {{"netns.prepare", "supervisor", Layer::kNetns,
+      "create the network namespace (none: loopback up via ioctl; host: none needed)"},
+     PrepareNet},
+    {{"netns.configure", "supervisor", Layer::kNetns, "the mode's setup that needs the init (egress)"}, ConfigureNet},
     {{"cgroup.create", "supervisor", Layer::kCgroup,
-      "create <cgroupfs>/<parent>/<name>, write cpu, memory (+swap) and pids limits, read them back"},
+      "create <cgroupfs>/<parent>/<name>, write cpu, memory (+swap) and pids limits, read them back; open its "
+      "join files for the init"},
      CreateCgroup},
-    {{"cgroup.join", "supervisor", Layer::kCgroup, "move the init into the group before it can fork; read back"},
-     JoinCgroup},
+    {{"state.claim", "supervisor", Layer::kState,
+      "claim the running record (the name is unique among live sandboxes)"},
+     Claim},
+    {{"seccomp.compile", "supervisor", Layer::kSeccomp, "compile the system-call filter (once per process)"},
+     CompileSeccomp},
     {{"mountns.outside", "supervisor", Layer::kMountns, "read back from /proc: the init's mount namespace is new"},
      OutsideMnt},
     {{"pidns.outside", "supervisor", Layer::kPidns, "read back from /proc: the init's pid namespace is new"}, OutsidePid},
     {{"ipcns.outside", "supervisor", Layer::kIpcns, "read back from /proc: the init's ipc namespace is new"}, OutsideIpc},
     {{"utsns.outside", "supervisor", Layer::kUtsns, "read back from /proc: the init's uts namespace is new"}, OutsideUts},
-    {{"netns.prepare", "supervisor", Layer::kNetns,
-      "create the network namespace (none: loopback up via ioctl; host: none needed)"},
-     PrepareNet},
-    {{"netns.configure", "supervisor", Layer::kNetns, "the mode's setup that needs the init (egress)"}, ConfigureNet},
-    {{"supervisor.go", "supervisor", Layer::kSupervisor, "send go (with the network namespace) to the init"}, Go},
+    {{"supervisor.go", "supervisor", Layer::kSupervisor,
+      "send go (network namespace, cgroup join files, seccomp program) to the init"},
+     Go},
 };
 
 // Runs steps in order; a failed step fails the start unless its layer may be degraded, in which
@@ -234,7 +253,8 @@ Status RunSteps(ParentCtx& c, const Step* steps, size_t n) {
     if (s.ok()) s = step.run(c);
     if (started != 0) {
       CC_LOG_DEBUG("sandbox supervisor step %s: %lld us (at %lld)", std::string(step.info.id).c_str(),
-                   static_cast<long long>(NowMicros() - started), static_cast<long long>(NowMicros() % 100000000));
+                   static_cast<long long>(NowMicros() - started),
+                   static_cast<long long>(NowMicros() % 100000000));
     }
     if (s.ok()) continue;
     if (!c.plan->MayDegrade(step.info.layer)) return s;
@@ -253,7 +273,7 @@ Status PreferInitError(ParentCtx& c, Status parent_error) {
   while (poll(&p, 1, 0) > 0) {
     auto msg = channel::Recv(c.channel.get());
     if (!msg.ok()) break;
-    if (msg->fd >= 0) close(msg->fd);
+    for (int fd : msg->fds) close(fd);
     if (msg->type == channel::Type::kError) return msg->status;
   }
   return parent_error;
@@ -269,8 +289,10 @@ void WriteExitFile(const ParentCtx& c, bool launched, const Status& error) {
   j["degraded"] = c.result.degraded;
   if (c.result.have_usage) {
     const cgroup::Usage& u = c.result.usage;
-    j["usage"] = {{"cpu_usec", u.cpu_usec},   {"memory_peak_bytes", u.memory_peak_bytes},
-                  {"oom_kills", u.oom_kills}, {"throttled_periods", u.throttled_periods},
+    j["usage"] = {{"cpu_usec", u.cpu_usec},
+                  {"memory_peak_bytes", u.memory_peak_bytes},
+                  {"oom_kills", u.oom_kills},
+                  {"throttled_periods", u.throttled_periods},
                   {"pids_max_hits", u.pids_max_hits}};
   }
   if (launched) {
@@ -320,10 +342,13 @@ std::vector<ChecklistStep> ParentChecklistBeforeClone() {
 std::vector<ChecklistStep> ParentChecklistAfterClone() {
   std::vector<ChecklistStep> out;
   for (const auto& s : kAfterClone) out.push_back(s.info);
+  out.push_back({"cgroup.outside", "supervisor", Layer::kCgroup,
+                 "read back from cgroup.procs: the init joined the sandbox's group (in every hierarchy)"});
   out.push_back({"userns.maps", "supervisor", Layer::kUserns,
                  "when the init has entered its user namespace: write \"uid uid 1\" to uid_map and gid_map"});
-  out.push_back({"state.running", "supervisor", Layer::kState,
-                 "the command runs: record it; then reap, forward signals, and on exit kill and remove the cgroup"});
+  out.push_back(
+      {"state.running", "supervisor", Layer::kState,
+       "the command runs: record it; then reap, forward signals, and on exit kill and remove the cgroup"});
   return out;
 }
 
@@ -338,9 +363,10 @@ const std::vector<ChecklistStep>& Checklist() {
     std::vector<ChecklistStep> after = internal::ParentChecklistAfterClone();
     size_t i = 0;
     for (; i < child.size() && child[i].id != "supervisor.wait-go"; ++i) ordered.push_back(child[i]);
-    for (size_t k = 0; k + 2 < after.size(); ++k) ordered.push_back(after[k]);
+    for (size_t k = 0; k + 3 < after.size(); ++k) ordered.push_back(after[k]);
     for (; i < child.size() && child[i].id != "caps.bounding"; ++i) ordered.push_back(child[i]);
-    ordered.push_back(after[after.size() - 2]);
+    ordered.push_back(after[after.size() - 3]);  // cgroup.outside, when the init reports userns.apply
+    ordered.push_back(after[after.size() - 2]);  // userns.maps
     for (; i < child.size(); ++i) ordered.push_back(child[i]);
     for (const auto& s : internal::CommandChecklist()) ordered.push_back(s);
     ordered.push_back(after.back());

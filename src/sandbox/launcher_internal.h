@@ -37,8 +37,10 @@ struct ChildCtx {
   uint32_t uid = 0;
   uint32_t gid = 0;
   mountns::GeneratedFiles files;
-  const std::vector<sock_filter>* seccomp = nullptr;
-  int netns_fd = -1;  // received with kGo
+  // Received with kGo.
+  std::vector<sock_filter> seccomp;
+  int netns_fd = -1;
+  std::vector<int> cgroup_fds;  // the group's self-join files (cgroup::Cgroup::SelfJoinFiles)
   int signal_fd = -1;
   bool in_userns = false;
   std::set<Layer> degraded;
@@ -60,7 +62,9 @@ struct ParentCtx {
   bool record_claimed = false;
   ids::Lease lease;
   mountns::Prepared placeholders;
-  const std::vector<sock_filter>* seccomp = nullptr;
+  std::vector<sock_filter> seccomp;
+  std::vector<UniqueFd> cgroup_join_fds;
+  std::string plan_json;   // computed once
   UniqueFd channel;        // supervisor's end
   UniqueFd child_channel;  // init's end, closed after clone
   UniqueFd signal_fd;

@@ -80,7 +80,8 @@ class LauncherTest : public ::testing::Test {
       EXPECT_TRUE(uids->empty()) << "uid allocation left: " << Join(*uids, ",");
     }
     for (const char* c : {"memory", "pids", "cpu", "cpuacct", "freezer"}) {
-      EXPECT_FALSE(IsDirectory(std::string("/sys/fs/cgroup/") + c + "/cloudcoop/" + plan.name)) << c << " cgroup left";
+      EXPECT_FALSE(IsDirectory(std::string("/sys/fs/cgroup/") + c + "/cloudcoop/" + plan.name))
+          << c << " cgroup left";
     }
     EXPECT_FALSE(PathExists(ws + "/.mcp.json")) << "placeholder left";
   }
@@ -111,7 +112,8 @@ TEST_F(LauncherTest, AMissingCommandIsAnExecErrorWithExitCode127) {
   EXPECT_NE(result.status().message().find("ENOENT"), std::string::npos);
   EXPECT_EQ(LaunchFailureExitCode(result.status()), 127);
   ExpectNoLeftovers(plan);
-  CliResult r = RunBinary({"sandbox", "run", "--net", "none", "--", "no-such-command-xyz"}, {{"CLOUDCOOP_STATE_DIR", state}});
+  CliResult r = RunBinary({"sandbox", "run", "--net", "none", "--", "no-such-command-xyz"},
+                          {{"CLOUDCOOP_STATE_DIR", state}});
   EXPECT_EQ(r.rc, 127) << r.err;
   EXPECT_NE(r.err.find("no-such-command-xyz"), std::string::npos);
 }
@@ -162,7 +164,8 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, StepFailureTest, ::testing::ValuesIn(Injecta
                          });
 
 TEST_F(LauncherTest, ADegradedLayerIsReportedRecordedAndTheRestStillApplies) {
-  SandboxPlan plan = Plan({"sh", "-c", "grep -E 'NoNewPrivs|Seccomp:' /proc/self/status > " + ws + "/status"});
+  SandboxPlan plan =
+      Plan({"sh", "-c", "grep -E 'NoNewPrivs|Seccomp:' /proc/self/status > " + ws + "/status"});
   plan.allow_degraded = {Layer::kLandlock};
   plan.exit_status_file = tmp.Sub("exit.json");
   RunOptions options;
@@ -197,7 +200,8 @@ TEST_F(LauncherTest, ACgroupRootThatIsNotCgroupfsFailsClosedOrDegradesWhenAllowe
   ASSERT_EQ(mkdir(plan.cgroup_root.c_str(), 0755), 0);
   auto result = RunSandbox(plan);
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.status().message().find("sandbox layer cgroup: " + plan.cgroup_root + " is not a cgroup filesystem"),
+  EXPECT_NE(result.status().message().find("sandbox layer cgroup: " + plan.cgroup_root +
+                                           " is not a cgroup filesystem"),
             std::string::npos)
       << result.status().message();
   plan.allow_degraded = {Layer::kCgroup};
@@ -217,7 +221,8 @@ TEST_F(LauncherTest, AnRlimitAboveTheHardLimitFailsNamingTheFix) {
   }
   auto result = RunSandbox(plan);
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.status().message().find("sandbox layer rlimits: setrlimit RLIMIT_NOFILE"), std::string::npos)
+  EXPECT_NE(result.status().message().find("sandbox layer rlimits: setrlimit RLIMIT_NOFILE"),
+            std::string::npos)
       << result.status().message();
   EXPECT_NE(result.status().message().find("errno EPERM"), std::string::npos);
   EXPECT_NE(result.status().fix().find("CAP_SYS_RESOURCE"), std::string::npos);
@@ -292,7 +297,8 @@ TEST_F(LauncherTest, TheAppliedSandboxIsThePlan) {
   EXPECT_EQ(rep["status"]["CapBnd"], "0000000000000000");
   std::string uid = std::to_string(result->uid);
   EXPECT_EQ(Split(rep["uid_map"].get<std::string>(), ' ', true).size(), 3u);
-  EXPECT_NE(rep["passwd"].get<std::string>().find(plan.user_name + ":x:" + uid + ":" + uid), std::string::npos);
+  EXPECT_NE(rep["passwd"].get<std::string>().find(plan.user_name + ":x:" + uid + ":" + uid),
+            std::string::npos);
   // Every planned mount, with its planned mode; nothing of the host's root left.
   std::map<std::string, std::string> mounts;  // mount point -> per-mount options
   for (const auto& line : Split(rep["mountinfo"].get<std::string>(), '\n', true)) {
@@ -311,7 +317,8 @@ TEST_F(LauncherTest, TheAppliedSandboxIsThePlan) {
     ASSERT_TRUE(mounts.count(p.path)) << p.path << " is not protected";
     EXPECT_TRUE(StartsWith(mounts[p.path], "ro")) << p.path;
   }
-  for (const char* special : {"/", "/proc", "/tmp", "/dev", "/dev/pts", "/dev/shm", "/etc/passwd", "/etc/hostname"}) {
+  for (const char* special :
+       {"/", "/proc", "/tmp", "/dev", "/dev/pts", "/dev/shm", "/etc/passwd", "/etc/hostname"}) {
     EXPECT_TRUE(mounts.count(special)) << special;
   }
   EXPECT_TRUE(StartsWith(mounts["/"], "ro"));
@@ -322,8 +329,8 @@ TEST_F(LauncherTest, TheAppliedSandboxIsThePlan) {
 TEST_F(LauncherTest, ThePrintedPlanIsTheRecordedPlanAndTheCgroupHoldsItsLimits) {
   std::map<std::string, std::string> env = {{"CLOUDCOOP_STATE_DIR", state}};
   std::string name = UniqueSandboxName("plan");
-  std::vector<std::string> flags = {"sandbox", "run", "--name", name, "--net", "none", "--workspace", ws,
-                                    "--cpus", "0.5", "--memory", "96M", "--pids", "48"};
+  std::vector<std::string> flags = {"sandbox", "run", "--name",   name,  "--net",  "none", "--workspace", ws,
+                                    "--cpus",  "0.5", "--memory", "96M", "--pids", "48"};
   std::vector<std::string> with_plan = flags;
   with_plan.insert(with_plan.end(), {"--plan", "--json", "--", "sleep", "30"});
   CliResult printed = RunBinary(with_plan, env);
@@ -364,13 +371,14 @@ TEST_F(LauncherTest, ThePrintedPlanIsTheRecordedPlanAndTheCgroupHoldsItsLimits) 
 TEST_F(LauncherTest, ConcurrentSandboxesGetDistinctUids) {
   std::map<std::string, std::string> env = {{"CLOUDCOOP_STATE_DIR", state}};
   std::vector<pid_t> sups;
-  std::vector<std::string> names = {UniqueSandboxName("c1"), UniqueSandboxName("c2"), UniqueSandboxName("c3")};
+  std::vector<std::string> names = {UniqueSandboxName("c1"), UniqueSandboxName("c2"),
+                                    UniqueSandboxName("c3")};
   for (const auto& name : names) {
     pid_t p = fork();
     if (p == 0) {
       setenv("CLOUDCOOP_STATE_DIR", state.c_str(), 1);
-      execl(BinaryPath().c_str(), "cloudcoop", "sandbox", "run", "--name", name.c_str(), "--net", "none", "--", "sleep",
-            "30", static_cast<char*>(nullptr));
+      execl(BinaryPath().c_str(), "cloudcoop", "sandbox", "run", "--name", name.c_str(), "--net", "none",
+            "--", "sleep", "30", static_cast<char*>(nullptr));
       _exit(127);
     }
     sups.push_back(p);
@@ -379,7 +387,8 @@ TEST_F(LauncherTest, ConcurrentSandboxesGetDistinctUids) {
       [&] {
         auto list = ListSandboxes(state);
         return list.ok() && list->size() == 3 &&
-               std::all_of(list->begin(), list->end(), [](const SandboxInfo& s) { return s.record.phase == "running"; });
+               std::all_of(list->begin(), list->end(),
+                           [](const SandboxInfo& s) { return s.record.phase == "running"; });
       },
       20));
   std::set<uint32_t> uids;
@@ -398,8 +407,8 @@ TEST_F(LauncherTest, SignalsSentToTheSupervisorReachTheCommand) {
   pid_t sup = fork();
   if (sup == 0) {
     setenv("CLOUDCOOP_STATE_DIR", state.c_str(), 1);
-    execl(BinaryPath().c_str(), "cloudcoop", "sandbox", "run", "--name", name.c_str(), "--net", "none", "--", "sh", "-c",
-          "trap 'exit 42' TERM; while :; do sleep 0.05; done", static_cast<char*>(nullptr));
+    execl(BinaryPath().c_str(), "cloudcoop", "sandbox", "run", "--name", name.c_str(), "--net", "none", "--",
+          "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.05; done", static_cast<char*>(nullptr));
     _exit(127);
   }
   ASSERT_TRUE(WaitFor(
@@ -435,8 +444,8 @@ TEST_F(LauncherTest, TheCommandKeepsTheTerminalButCannotInjectIntoIt) {
     dup2(slave, 1);
     dup2(slave, 2);
     setenv("CLOUDCOOP_STATE_DIR", state.c_str(), 1);
-    execl(BinaryPath().c_str(), "cloudcoop", "sandbox", "run", "--net", "none", "--ro-bind", ProbeDir().c_str(), "--",
-          "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    execl(BinaryPath().c_str(), "cloudcoop", "sandbox", "run", "--net", "none", "--ro-bind",
+          ProbeDir().c_str(), "--", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   std::string out;
@@ -451,15 +460,18 @@ TEST_F(LauncherTest, TheCommandKeepsTheTerminalButCannotInjectIntoIt) {
   close(master);
   EXPECT_EQ(WEXITSTATUS(status), 0) << out;
   EXPECT_NE(out.find("stdin-is-tty"), std::string::npos) << out;
-  EXPECT_NE(out.find("devtty-ok"), std::string::npos) << "the controlling terminal was lost (setsid?)\n" << out;
+  EXPECT_NE(out.find("devtty-ok"), std::string::npos) << "the controlling terminal was lost (setsid?)\n"
+                                                      << out;
   EXPECT_NE(out.find("\"result\":\"blocked\",\"errno\":\"EPERM\""), std::string::npos) << out;
 }
 
 TEST_F(LauncherTest, SandboxRunNeedsAnExplicitNetworkModeForHost) {
-  CliResult r = RunBinary({"sandbox", "run", "--set", "agents.network=host", "--", "true"}, {{"CLOUDCOOP_STATE_DIR", state}});
+  CliResult r = RunBinary({"sandbox", "run", "--set", "agents.network=host", "--", "true"},
+                          {{"CLOUDCOOP_STATE_DIR", state}});
   EXPECT_EQ(r.rc, 2) << r.err;
   EXPECT_NE(r.err.find("explicitly"), std::string::npos) << r.err;
-  CliResult ok = RunBinary({"sandbox", "run", "--net", "host", "--", "true"}, {{"CLOUDCOOP_STATE_DIR", state}});
+  CliResult ok =
+      RunBinary({"sandbox", "run", "--net", "host", "--", "true"}, {{"CLOUDCOOP_STATE_DIR", state}});
   EXPECT_EQ(ok.rc, 0) << ok.err;
 }
 
@@ -471,8 +483,9 @@ TEST_F(LauncherTest, TheDefaultEgressModeFailsClosedWithAClearError) {
 }
 
 TEST_F(LauncherTest, AllowDegradedIsPrinted) {
-  CliResult r = RunBinary({"sandbox", "run", "--net", "none", "--allow-degraded", "landlock", "--plan", "--", "true"},
-                          {{"CLOUDCOOP_STATE_DIR", state}});
+  CliResult r =
+      RunBinary({"sandbox", "run", "--net", "none", "--allow-degraded", "landlock", "--plan", "--", "true"},
+                {{"CLOUDCOOP_STATE_DIR", state}});
   EXPECT_EQ(r.rc, 0);
   EXPECT_NE(r.out.find("ALLOWED TO BE MISSING: landlock"), std::string::npos) << r.out;
   CliResult bad = RunBinary({"sandbox", "run", "--net", "none", "--allow-degraded", "seccomp", "--", "true"},

@@ -12,14 +12,22 @@ struct LayerInfo {
 };
 
 constexpr LayerInfo kLayers[] = {
-    {Layer::kPlan, "plan", false},         {Layer::kState, "state", false},
-    {Layer::kIds, "ids", false},           {Layer::kCgroup, "cgroup", true},
-    {Layer::kNetns, "netns", false},       {Layer::kPidns, "pidns", false},
-    {Layer::kMountns, "mountns", false},   {Layer::kUtsns, "utsns", false},
-    {Layer::kIpcns, "ipcns", false},       {Layer::kUserns, "userns", true},
-    {Layer::kRlimits, "rlimits", false},   {Layer::kCaps, "caps", false},
-    {Layer::kNoNewPrivs, "no_new_privs", false}, {Layer::kLandlock, "landlock", true},
-    {Layer::kSeccomp, "seccomp", false},   {Layer::kExec, "exec", false},
+    {Layer::kPlan, "plan", false},
+    {Layer::kState, "state", false},
+    {Layer::kIds, "ids", false},
+    {Layer::kCgroup, "cgroup", true},
+    {Layer::kNetns, "netns", false},
+    {Layer::kPidns, "pidns", false},
+    {Layer::kMountns, "mountns", false},
+    {Layer::kUtsns, "utsns", false},
+    {Layer::kIpcns, "ipcns", false},
+    {Layer::kUserns, "userns", true},
+    {Layer::kRlimits, "rlimits", false},
+    {Layer::kCaps, "caps", false},
+    {Layer::kNoNewPrivs, "no_new_privs", false},
+    {Layer::kLandlock, "landlock", true},
+    {Layer::kSeccomp, "seccomp", false},
+    {Layer::kExec, "exec", false},
     {Layer::kSupervisor, "supervisor", false},
 };
 
@@ -78,7 +86,8 @@ Status LayerErrno(Layer layer, std::string_view syscall, std::string_view object
 
 Status LayerVerifyError(Layer layer, std::string what, std::string fix, SourceLocation where) {
   return Status(StatusCode::kCheckFailed,
-                std::string(kPrefix) + std::string(LayerName(layer)) + ": verification failed: " + what, where)
+                std::string(kPrefix) + std::string(LayerName(layer)) + ": verification failed: " + what,
+                where)
       .WithFix(std::move(fix));
 }
 

@@ -114,7 +114,8 @@ TEST(IdsTest, StaleEphemeralAllocationsAreCollectedHeldOnesAreNot) {
 
 TEST(IdsTest, GeneratedPasswdAndGroupNameTheSandboxUser) {
   std::string passwd = ids::GeneratePasswd("agent", 1000000005, 1000000005, "/home/agent", "/bin/bash");
-  EXPECT_NE(passwd.find("agent:x:1000000005:1000000005:cloudcoop sandbox:/home/agent:/bin/bash\n"), std::string::npos);
+  EXPECT_NE(passwd.find("agent:x:1000000005:1000000005:cloudcoop sandbox:/home/agent:/bin/bash\n"),
+            std::string::npos);
   EXPECT_NE(passwd.find("root:x:0:0:"), std::string::npos);
   EXPECT_NE(passwd.find("nobody:x:65534:"), std::string::npos);
   EXPECT_NE(ids::GenerateGroup("agent", 1000000005).find("agent:x:1000000005:\n"), std::string::npos);
@@ -175,7 +176,7 @@ TEST(ChannelTest, MessagesAndDescriptorsCrossTheSocket) {
   m.text = "landlock: missing";
   int pipefd[2];
   ASSERT_EQ(pipe(pipefd), 0);
-  m.fd = pipefd[0];
+  m.fds = {pipefd[0]};
   ASSERT_TRUE(channel::Send(a.get(), m).ok());
   close(pipefd[0]);
   auto got = channel::Recv(b.get());
@@ -186,12 +187,12 @@ TEST(ChannelTest, MessagesAndDescriptorsCrossTheSocket) {
   EXPECT_EQ(got->status.message(), "sandbox layer caps: nope");
   EXPECT_EQ(got->status.fix(), "do this");
   EXPECT_EQ(got->text, "landlock: missing");
-  ASSERT_GE(got->fd, 0);
+  ASSERT_EQ(got->fds.size(), 1u);
   ASSERT_EQ(write(pipefd[1], "x", 1), 1);
   char c = 0;
-  EXPECT_EQ(read(got->fd, &c, 1), 1);
+  EXPECT_EQ(read(got->fds[0], &c, 1), 1);
   EXPECT_EQ(c, 'x');
-  close(got->fd);
+  close(got->fds[0]);
   close(pipefd[1]);
   a.Reset();
   auto eof = channel::Recv(b.get());

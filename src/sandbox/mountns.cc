@@ -46,7 +46,8 @@ bool IsUnder(const std::string& path, const std::string& dir) {
 const Bind* WritableBindOf(const SandboxPlan& plan, const std::string& inside, std::string* rel) {
   const Bind* best = nullptr;
   for (const auto& b : plan.binds) {
-    if (b.writable && IsUnder(inside, b.target) && (best == nullptr || b.target.size() > best->target.size())) {
+    if (b.writable && IsUnder(inside, b.target) &&
+        (best == nullptr || b.target.size() > best->target.size())) {
       best = &b;
     }
   }
@@ -68,9 +69,10 @@ Status CreatePlaceholders(const Bind& bind, const std::string& rel, PathKind kin
     struct stat st;
     if (fstatat(dir.get(), parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISLNK(st.st_mode)) {
-        return LayerError(Layer::kMountns, StatusCode::kFailedPrecondition,
-                          "protected path " + host + " is a symbolic link, which could redirect the read-only bind",
-                          "remove the link (rm " + host + ") and start again");
+        return LayerError(
+            Layer::kMountns, StatusCode::kFailedPrecondition,
+            "protected path " + host + " is a symbolic link, which could redirect the read-only bind",
+            "remove the link (rm " + host + ") and start again");
       }
       if (!last && !S_ISDIR(st.st_mode)) {
         return LayerError(Layer::kMountns, StatusCode::kFailedPrecondition, host + " is not a directory",
@@ -81,13 +83,15 @@ Status CreatePlaceholders(const Bind& bind, const std::string& rel, PathKind kin
     } else if (!last || kind == PathKind::kDir) {
       // Missing ancestors belong to the sandbox user (it could have made them); a missing protected
       // directory is root's and empty.
-      if (mkdirat(dir.get(), parts[i].c_str(), last ? 0555 : 0755) != 0) return Err("mkdirat", host, errno, "check the workspace");
+      if (mkdirat(dir.get(), parts[i].c_str(), last ? 0555 : 0755) != 0)
+        return Err("mkdirat", host, errno, "check the workspace");
       if (!last && fchownat(dir.get(), parts[i].c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
         return Err("fchownat", host, errno, "check the workspace");
       }
       prepared->created.push_back({host, true, !last});
     } else {
-      int fd = openat(dir.get(), parts[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+      int fd =
+          openat(dir.get(), parts[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
       if (fd < 0) return Err("openat(O_CREAT)", host, errno, "check the workspace");
       close(fd);
       prepared->created.push_back({host, false, false});
@@ -158,9 +162,11 @@ StatusOr<UniqueFd> MountPoint(int root, const std::string& rel, bool file) {
     int fd = openat(dir.get(), parts[i].c_str(), flags);
     if (fd < 0 && errno == ENOENT) {
       if (last && file) {
-        int c = openat(dir.get(), parts[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int c =
+            openat(dir.get(), parts[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (c < 0 && errno != EEXIST) {
-          return Err("openat(O_CREAT)", walked, errno, "a mount point inside a read-only directory must already exist");
+          return Err("openat(O_CREAT)", walked, errno,
+                     "a mount point inside a read-only directory must already exist");
         }
         if (c >= 0) close(c);
       } else if (mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
@@ -169,8 +175,9 @@ StatusOr<UniqueFd> MountPoint(int root, const std::string& rel, bool file) {
       fd = openat(dir.get(), parts[i].c_str(), flags);
     }
     if (fd < 0) {
-      return Err("openat", walked, errno, errno == ELOOP || errno == ENOTDIR ? "replace the symbolic link at " + walked
-                                                                            : "check the sandbox plan's paths");
+      return Err("openat", walked, errno,
+                 errno == ELOOP || errno == ENOTDIR ? "replace the symbolic link at " + walked
+                                                    : "check the sandbox plan's paths");
     }
     dir.Reset(fd);
   }
@@ -246,7 +253,8 @@ Status OpenSources(const SandboxPlan& plan, Sources* src) {
     CC_RETURN_IF_ERROR(SetAttr(src->home.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, plan.home_source));
   }
   for (const char* dev : {"null", "zero", "full", "random", "urandom", "tty"}) {
-    CC_ASSIGN_OR_RETURN(UniqueFd fd, CloneTree(AT_FDCWD, std::string("/dev/") + dev, std::string("/dev/") + dev));
+    CC_ASSIGN_OR_RETURN(UniqueFd fd,
+                        CloneTree(AT_FDCWD, std::string("/dev/") + dev, std::string("/dev/") + dev));
     CC_RETURN_IF_ERROR(SetAttr(fd.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, dev));
     src->devices.emplace_back(dev, std::move(fd));
   }
@@ -300,21 +308,27 @@ Status MountDev(int root, const SandboxPlan& plan, Sources& src) {
                                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts"));
   CC_ASSIGN_OR_RETURN(UniqueFd pts_at, MountPoint(dev.get(), "pts", false));
   CC_RETURN_IF_ERROR(Attach(pts.get(), pts_at.get(), "/dev/pts"));
-  CC_ASSIGN_OR_RETURN(UniqueFd shm, NewFs("tmpfs", {{"mode", "1777"}, {"size", std::to_string(plan.tmp_size_bytes)}},
-                                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/dev/shm"));
+  CC_ASSIGN_OR_RETURN(UniqueFd shm,
+                      NewFs("tmpfs", {{"mode", "1777"}, {"size", std::to_string(plan.tmp_size_bytes)}},
+                            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/dev/shm"));
   CC_ASSIGN_OR_RETURN(UniqueFd shm_at, MountPoint(dev.get(), "shm", false));
   CC_RETURN_IF_ERROR(Attach(shm.get(), shm_at.get(), "/dev/shm"));
-  for (const auto& [link, to] : std::vector<std::pair<const char*, const char*>>{
-           {"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
-           {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}}) {
-    if (symlinkat(to, dev.get(), link) != 0) return Err("symlinkat", std::string("/dev/") + link, errno, "report this");
+  for (const auto& [link, to] :
+       std::vector<std::pair<const char*, const char*>>{{"ptmx", "pts/ptmx"},
+                                                        {"fd", "/proc/self/fd"},
+                                                        {"stdin", "/proc/self/fd/0"},
+                                                        {"stdout", "/proc/self/fd/1"},
+                                                        {"stderr", "/proc/self/fd/2"}}) {
+    if (symlinkat(to, dev.get(), link) != 0)
+      return Err("symlinkat", std::string("/dev/") + link, errno, "report this");
   }
   return SetAttr(dev.get(), MOUNT_ATTR_RDONLY, "/dev", /*recursive=*/false);
 }
 
 Status MountSpecials(int root, const SandboxPlan& plan, uint32_t uid, uint32_t gid, Sources& src) {
   // /proc of the sandbox's own pid namespace (fsopen takes the caller's, and the init is pid 1).
-  CC_ASSIGN_OR_RETURN(UniqueFd proc, NewFs("proc", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc"));
+  CC_ASSIGN_OR_RETURN(UniqueFd proc,
+                      NewFs("proc", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc"));
   CC_ASSIGN_OR_RETURN(UniqueFd proc_at, MountPoint(root, "proc", false));
   CC_RETURN_IF_ERROR(Attach(proc.get(), proc_at.get(), "/proc"));
   CC_RETURN_IF_ERROR(MountDev(root, plan, src));
@@ -325,10 +339,11 @@ Status MountSpecials(int root, const SandboxPlan& plan, uint32_t uid, uint32_t g
   CC_RETURN_IF_ERROR(Attach(tmp.get(), tmp_at.get(), "/tmp"));
   CC_ASSIGN_OR_RETURN(UniqueFd home_at, MountPoint(root, Rel(plan.home), false));
   if (src.home.valid()) return Attach(src.home.get(), home_at.get(), plan.home);
-  CC_ASSIGN_OR_RETURN(UniqueFd home, NewFs("tmpfs",
-                                           {{"mode", "0700"}, {"size", size}, {"uid", std::to_string(uid)},
-                                            {"gid", std::to_string(gid)}},
-                                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, plan.home));
+  CC_ASSIGN_OR_RETURN(
+      UniqueFd home,
+      NewFs("tmpfs",
+            {{"mode", "0700"}, {"size", size}, {"uid", std::to_string(uid)}, {"gid", std::to_string(gid)}},
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, plan.home));
   return Attach(home.get(), home_at.get(), plan.home);
 }
 
@@ -366,12 +381,14 @@ Status MountBinds(int root, const SandboxPlan& plan, Sources& src) {
   }
   for (const auto& [path, fd] : src.pins) {
     UniqueFd at(OpenAt2(root, Rel(path), O_PATH | O_DIRECTORY | O_NOFOLLOW, kStrict));
-    if (!at.valid()) return Err("openat2", path, errno, "remove any symbolic link on the way and start again");
+    if (!at.valid())
+      return Err("openat2", path, errno, "remove any symbolic link on the way and start again");
     CC_RETURN_IF_ERROR(Attach(fd.get(), at.get(), path + " (pin)"));
   }
   for (const auto& [path, fd] : src.protect) {
     UniqueFd at(OpenAt2(root, Rel(path), O_PATH | O_NOFOLLOW, kStrict));
-    if (!at.valid()) return Err("openat2", path, errno, "remove any symbolic link on the way and start again");
+    if (!at.valid())
+      return Err("openat2", path, errno, "remove any symbolic link on the way and start again");
     CC_RETURN_IF_ERROR(Attach(fd.get(), at.get(), path + " (protected)"));
   }
   return OkStatus();
@@ -379,12 +396,14 @@ Status MountBinds(int root, const SandboxPlan& plan, Sources& src) {
 
 Status MakeSkeleton(int root, const SandboxPlan& plan) {
   for (const auto& s : plan.symlinks) {
-    if (symlinkat(s.target.c_str(), root, Rel(s.path).c_str()) != 0) return Err("symlinkat", s.path, errno, "report this");
+    if (symlinkat(s.target.c_str(), root, Rel(s.path).c_str()) != 0)
+      return Err("symlinkat", s.path, errno, "report this");
   }
   for (const char* dir : {"run", "var"}) {
     if (mkdirat(root, dir, 0755) != 0 && errno != EEXIST) return Err("mkdirat", dir, errno, "report this");
   }
-  if (symlinkat("/tmp", root, "var/tmp") != 0 && errno != EEXIST) return Err("symlinkat", "/var/tmp", errno, "report this");
+  if (symlinkat("/tmp", root, "var/tmp") != 0 && errno != EEXIST)
+    return Err("symlinkat", "/var/tmp", errno, "report this");
   return OkStatus();
 }
 
@@ -461,7 +480,8 @@ Status VerifyInChild(const SandboxPlan& plan) {
   }
   for (const auto& b : plan.binds) {
     if (!readonly(b.target, &ro) || ro == b.writable) {
-      return LayerVerifyError(Layer::kMountns, b.target + " is not mounted " + (b.writable ? "read-write" : "read-only"),
+      return LayerVerifyError(Layer::kMountns,
+                              b.target + " is not mounted " + (b.writable ? "read-write" : "read-only"),
                               "report this");
     }
   }
@@ -469,7 +489,8 @@ Status VerifyInChild(const SandboxPlan& plan) {
     std::string rel;
     if (WritableBindOf(plan, p.path, &rel) == nullptr) continue;
     if (!readonly(p.path, &ro) || !ro) {
-      return LayerVerifyError(Layer::kMountns, "protected path " + p.path + " is not read-only", "report this");
+      return LayerVerifyError(Layer::kMountns, "protected path " + p.path + " is not read-only",
+                              "report this");
     }
   }
   for (const auto& m : plan.masked) {

@@ -60,8 +60,8 @@ int NewNetnsHelper(void* arg) {
 StatusOr<UniqueFd> NewNamespaceWithLoopback() {
   alignas(16) static char stack[64 * 1024];
   HelperResult result;
-  pid_t pid = clone(NewNetnsHelper, stack + sizeof stack, CLONE_NEWNET | CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD,
-                    &result);
+  pid_t pid = clone(NewNetnsHelper, stack + sizeof stack,
+                    CLONE_NEWNET | CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &result);
   if (pid < 0) {
     return LayerErrno(Layer::kNetns, "clone(CLONE_NEWNET)", "", errno,
                       errno == ENOSPC ? "raise /proc/sys/user/max_net_namespaces" : "run as root");
@@ -96,7 +96,8 @@ StatusOr<Setup> PrepareInParent(NetMode mode, bool host_explicit) {
     case NetMode::kHost:
       if (!host_explicit) {
         return LayerError(Layer::kNetns, StatusCode::kInvalidArgument,
-                          "network mode host was not asked for explicitly", "pass --net host, or use --net none");
+                          "network mode host was not asked for explicitly",
+                          "pass --net host, or use --net none");
       }
       return setup;
     case NetMode::kEgress:

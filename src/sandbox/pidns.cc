@@ -18,7 +18,8 @@ Status ArmDeathSignalInChild(int channel_fd) {
   // The supervisor may have died before the signal was armed: its end of the channel is then closed.
   pollfd p{channel_fd, POLLRDHUP, 0};
   if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0) {
-    return LayerError(Layer::kPidns, StatusCode::kAborted, "the supervisor exited while the sandbox was starting",
+    return LayerError(Layer::kPidns, StatusCode::kAborted,
+                      "the supervisor exited while the sandbox was starting",
                       "nothing to do: the sandbox does not start without its supervisor");
   }
   return OkStatus();

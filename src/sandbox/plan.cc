@@ -93,12 +93,12 @@ StatusOr<std::string> ExistingDir(const std::string& path, std::string_view what
 
 bool ValidEnvName(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
-void SetEnv(std::vector<std::pair<std::string, std::string>>& env, const std::string& key, std::string value) {
+void SetEnv(std::vector<std::pair<std::string, std::string>>& env, const std::string& key,
+            std::string value) {
   for (auto& [k, v] : env) {
     if (k == key) {
       v = std::move(value);
@@ -206,8 +206,8 @@ HostLayout HostLayout::Read() {
 }
 
 const std::vector<std::string>& PassthroughEnv() {
-  static const std::vector<std::string> names = {"TERM", "COLORTERM", "LANG", "LANGUAGE", "LC_ALL",
-                                                 "LC_CTYPE", "LC_MESSAGES", "TZ", "NO_COLOR"};
+  static const std::vector<std::string> names = {"TERM",     "COLORTERM",   "LANG", "LANGUAGE", "LC_ALL",
+                                                 "LC_CTYPE", "LC_MESSAGES", "TZ",   "NO_COLOR"};
   return names;
 }
 
@@ -275,7 +275,8 @@ Status CheckSandboxName(std::string_view name, std::string_view what) {
   return OkStatus();
 }
 
-StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest& req, const HostLayout& host) {
+StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest& req,
+                                const HostLayout& host) {
   SandboxPlan plan;
   plan.name = req.name.empty() ? "sandbox-" + std::to_string(getpid()) : req.name;
   plan.hostname = req.hostname.empty() ? plan.name : req.hostname;
@@ -316,7 +317,8 @@ StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest
     CC_ASSIGN_OR_RETURN(plan.home_source, ExistingDir(req.home, "home"));
   }
   for (const auto& b : req.extra_binds) {
-    CC_ASSIGN_OR_RETURN(std::string src, ExistingDir(b.source, b.writable ? "read-write bind" : "read-only bind"));
+    CC_ASSIGN_OR_RETURN(std::string src,
+                        ExistingDir(b.source, b.writable ? "read-write bind" : "read-only bind"));
     CC_RETURN_IF_ERROR(CheckAbsolute(b.target, "bind target"));
     plan.binds.push_back({src, CleanPath(b.target), b.writable});
   }
@@ -402,7 +404,8 @@ Status ValidatePlan(const SandboxPlan& plan) {
   CC_RETURN_IF_ERROR(CheckSandboxName(plan.user_name, "user name"));
   CC_RETURN_IF_ERROR(CheckSandboxName(plan.cgroup_parent, "cgroup parent"));
   if (plan.argv.empty() || plan.argv[0].empty()) {
-    return InvalidArgumentError("no command to run in the sandbox").WithFix("put the command after --: -- CMD ARGS...");
+    return InvalidArgumentError("no command to run in the sandbox")
+        .WithFix("put the command after --: -- CMD ARGS...");
   }
   if (plan.uid.has_value() && (*plan.uid < 1000 || *plan.uid == 65534 || *plan.uid == UINT32_MAX)) {
     return InvalidArgumentError("uid " + std::to_string(*plan.uid) + " may not be a sandbox's identity")
@@ -418,7 +421,8 @@ Status ValidatePlan(const SandboxPlan& plan) {
         .WithFix("pass --cpus between 0.01 and the number of CPUs, e.g. --cpus 1.5");
   }
   if (plan.memory_bytes < kMinMemory) {
-    return InvalidArgumentError("memory limit " + FormatBytes(plan.memory_bytes) + " is below the minimum of 16M")
+    return InvalidArgumentError("memory limit " + FormatBytes(plan.memory_bytes) +
+                                " is below the minimum of 16M")
         .WithFix("pass --memory 16M or more, e.g. --memory 2G");
   }
   if (plan.pids < kMinPids) {
@@ -426,8 +430,9 @@ Status ValidatePlan(const SandboxPlan& plan) {
         .WithFix("pass --pids 8 or more, e.g. --pids 512");
   }
   if (plan.net == NetMode::kHost && !plan.host_net_explicit) {
-    return InvalidArgumentError("network mode host (from the configuration) shares the host's network and is "
-                                "allowed only when asked for explicitly")
+    return InvalidArgumentError(
+               "network mode host (from the configuration) shares the host's network and is "
+               "allowed only when asked for explicitly")
         .WithFix("pass --net host on the command line, or use --net none");
   }
   for (const auto& b : plan.binds) {
@@ -443,7 +448,8 @@ Status ValidatePlan(const SandboxPlan& plan) {
   for (const auto& p : plan.protected_paths) CC_RETURN_IF_ERROR(CheckAbsolute(p.path, "protected path"));
   for (const auto& [k, v] : plan.env) {
     if (!ValidEnvName(k) || v.find('\0') != std::string::npos) {
-      return InvalidArgumentError("environment variable \"" + k + "\" is not valid").WithFix("use NAME=value");
+      return InvalidArgumentError("environment variable \"" + k + "\" is not valid")
+          .WithFix("use NAME=value");
     }
   }
   if (plan.state_dir.empty()) {

@@ -64,9 +64,9 @@ inline constexpr uint32_t kDefaultUidCount = 65536;
 
 struct SandboxPlan {
   // Identity and naming.
-  std::string name;       // [a-z0-9-]: cgroup name, record id, default hostname
-  std::string hostname;   // uts namespace
-  std::string user_name;  // the user in the generated /etc/passwd
+  std::string name;             // [a-z0-9-]: cgroup name, record id, default hostname
+  std::string hostname;         // uts namespace
+  std::string user_name;        // the user in the generated /etc/passwd
   std::optional<uint32_t> uid;  // fixed (an agent's own uid); else allocated at start
   uint32_t uid_base = kDefaultUidBase;
   uint32_t uid_count = kDefaultUidCount;
@@ -113,9 +113,9 @@ struct SandboxPlan {
 // What plan building reads from the host (which system directories exist, which secrets to hide,
 // current rlimits). Read() looks at the real host; tests build one by hand.
 struct HostLayout {
-  std::vector<std::string> system_dirs;  // existing read-only roots: /usr, /etc, /opt, ...
-  std::vector<Symlink> root_symlinks;    // /bin -> usr/bin on merged-/usr systems
-  std::vector<std::string> secrets;      // existing files and directories to mask
+  std::vector<std::string> system_dirs;                  // existing read-only roots: /usr, /etc, /opt, ...
+  std::vector<Symlink> root_symlinks;                    // /bin -> usr/bin on merged-/usr systems
+  std::vector<std::string> secrets;                      // existing files and directories to mask
   std::map<int, std::pair<uint64_t, uint64_t>> rlimits;  // resource -> (soft, hard) now
   std::string shell = "/bin/sh";
   static HostLayout Read();
@@ -135,7 +135,7 @@ struct PlanRequest {
   std::optional<double> cpus;
   std::optional<uint64_t> memory_bytes;
   std::optional<int64_t> pids;
-  std::vector<std::string> env;  // "K=V", applied last
+  std::vector<std::string> env;                   // "K=V", applied last
   std::map<std::string, std::string> caller_env;  // for passing TERM, LANG, ... through
   std::vector<std::string> allow_degraded;        // layer names
   std::vector<Bind> extra_binds;
@@ -157,7 +157,8 @@ const std::vector<std::string>& PassthroughEnv();
 // common git directory it points to).
 std::vector<ProtectedPath> DefaultProtectedPaths(const std::string& workspace);
 
-StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest& request, const HostLayout& host);
+StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest& request,
+                                const HostLayout& host);
 // Every rule a plan must satisfy; BuildPlan and RunSandbox both call it.
 Status ValidatePlan(const SandboxPlan& plan);
 // A strict name: [a-z0-9], '-' inside, at most 63 characters.

@@ -14,7 +14,8 @@ namespace {
 using nlohmann::json;
 
 std::string EnvValueForDisplay(const std::string& name, const std::string& value, bool redact) {
-  if (redact && !value.empty() && (policy::LooksLikeSecretName(name) || policy::LooksLikeSecretValue(value))) {
+  if (redact && !value.empty() &&
+      (policy::LooksLikeSecretName(name) || policy::LooksLikeSecretValue(value))) {
     return "<redacted>";
   }
   return value;
@@ -44,10 +45,11 @@ std::string FormatPlanText(const SandboxPlan& plan) {
     os << "uid allocated at start from " << plan.uid_base << "-" << (plan.uid_base + plan.uid_count - 1);
   }
   os << " (gid = uid, never 0), own user namespace mapping only that uid\n";
-  os << "  home       " << plan.home << (plan.home_source.empty() ? " (private tmpfs)" : " <- " + plan.home_source)
-     << "\n";
+  os << "  home       " << plan.home
+     << (plan.home_source.empty() ? " (private tmpfs)" : " <- " + plan.home_source) << "\n";
   os << "  hostname   " << plan.hostname << "\n";
-  os << "  namespaces user, mount, pid, ipc, uts, cgroup" << (plan.net == NetMode::kHost ? "" : ", net") << "\n";
+  os << "  namespaces user, mount, pid, ipc, uts, cgroup" << (plan.net == NetMode::kHost ? "" : ", net")
+     << "\n";
   os << "  network    " << NetModeName(plan.net);
   switch (plan.net) {
     case NetMode::kNone: os << " (own network namespace, loopback only)"; break;
@@ -59,7 +61,8 @@ std::string FormatPlanText(const SandboxPlan& plan) {
      << " (memory+swap the same), pids " << plan.pids << "; cgroup " << plan.cgroup_parent << "/" << plan.name
      << (plan.cgroup_root.empty() ? "" : " under " + plan.cgroup_root) << "\n";
   os << "  rlimits   ";
-  for (const auto& r : plan.rlimits) os << " " << r.name << " " << FormatLimit(r.soft) << "/" << FormatLimit(r.hard);
+  for (const auto& r : plan.rlimits)
+    os << " " << r.name << " " << FormatLimit(r.soft) << "/" << FormatLimit(r.hard);
   os << "\n";
   os << "  mounts     new tmpfs root, read-only once built\n";
   for (const auto& b : plan.binds) {
@@ -67,8 +70,10 @@ std::string FormatPlanText(const SandboxPlan& plan) {
     if (b.source != b.target) os << " <- " << b.source;
     os << (b.writable ? " (nosuid, nodev)" : "") << "\n";
   }
-  if (!plan.home_source.empty()) os << "    rw   " << plan.home << " <- " << plan.home_source << " (nosuid, nodev)\n";
-  os << "    tmpfs /tmp and /dev/shm (" << FormatBytes(plan.tmp_size_bytes) << ", private), proc /proc (own pid "
+  if (!plan.home_source.empty())
+    os << "    rw   " << plan.home << " <- " << plan.home_source << " (nosuid, nodev)\n";
+  os << "    tmpfs /tmp and /dev/shm (" << FormatBytes(plan.tmp_size_bytes)
+     << ", private), proc /proc (own pid "
      << "namespace), /dev: null zero full random urandom tty ptmx pts shm\n";
   for (const auto& s : plan.symlinks) os << "    link " << s.path << " -> " << s.target << "\n";
   for (const auto& m : plan.masked) os << "    mask " << m << " (empty, read-only)\n";
@@ -119,7 +124,8 @@ std::string PlanToJson(const SandboxPlan& plan, bool redact) {
   j["env"] = env;
   j["cwd"] = plan.cwd;
   j["binds"] = json::array();
-  for (const auto& b : plan.binds) j["binds"].push_back({{"source", b.source}, {"target", b.target}, {"writable", b.writable}});
+  for (const auto& b : plan.binds)
+    j["binds"].push_back({{"source", b.source}, {"target", b.target}, {"writable", b.writable}});
   j["symlinks"] = json::array();
   for (const auto& s : plan.symlinks) j["symlinks"].push_back({{"path", s.path}, {"target", s.target}});
   j["masked"] = plan.masked;
@@ -157,7 +163,9 @@ StatusOr<SandboxPlan> PlanFromJson(std::string_view text) {
     return DataLossError("sandbox plan JSON does not parse").WithFix("remove the damaged record");
   }
   SandboxPlan plan;
-  auto str = [&](const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string(); };
+  auto str = [&](const char* key) {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+  };
   plan.name = str("name");
   plan.hostname = str("hostname");
   plan.user_name = str("user_name");
@@ -199,7 +207,8 @@ StatusOr<SandboxPlan> PlanFromJson(std::string_view text) {
   }
   plan.tmp_size_bytes = j.value("tmp_size_bytes", uint64_t{0});
   auto net = ParseNetMode(str("net"));
-  if (!net.ok()) return DataLossError("sandbox plan JSON has no valid network mode").WithFix("remove the damaged record");
+  if (!net.ok())
+    return DataLossError("sandbox plan JSON has no valid network mode").WithFix("remove the damaged record");
   plan.net = *net;
   plan.host_net_explicit = j.value("host_net_explicit", false);
   plan.cpus = j.value("cpus", 0.0);

@@ -106,7 +106,8 @@ TEST(PlanTest, WorkspaceIsBoundReadWriteAtTheSamePathAndIsTheWorkingDirectory) {
   auto plan = BuildPlan(Defaults(), r, FakeHost());
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ(plan->cwd, ws);
-  auto it = std::find_if(plan->binds.begin(), plan->binds.end(), [&](const Bind& b) { return b.target == ws; });
+  auto it =
+      std::find_if(plan->binds.begin(), plan->binds.end(), [&](const Bind& b) { return b.target == ws; });
   ASSERT_NE(it, plan->binds.end());
   EXPECT_TRUE(it->writable);
   EXPECT_EQ(it->source, ws);
@@ -156,8 +157,11 @@ TEST(PlanTest, BindsAreOrderedParentsFirst) {
 TEST(PlanTest, EnvironmentIsFreshWithOnlyTerminalAndLocalePassedThrough) {
   TempDir tmp;
   PlanRequest r = Request(tmp);
-  r.caller_env = {{"TERM", "xterm-256color"}, {"LANG", "C.UTF-8"}, {"ANTHROPIC_API_KEY", "sk-ant-secret"},
-                  {"HOME", "/root"}, {"SSH_AUTH_SOCK", "/tmp/ssh-x/agent.1"}};
+  r.caller_env = {{"TERM", "xterm-256color"},
+                  {"LANG", "C.UTF-8"},
+                  {"ANTHROPIC_API_KEY", "sk-ant-secret"},
+                  {"HOME", "/root"},
+                  {"SSH_AUTH_SOCK", "/tmp/ssh-x/agent.1"}};
   r.env = {"DEBUG=1", "PATH=/opt/bin:/usr/bin"};
   auto plan = BuildPlan(Defaults(), r, FakeHost());
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
@@ -208,7 +212,8 @@ TEST(PlanTest, SecretsUnderSystemBindsAreMaskedOthersNot) {
   auto plan = BuildPlan(Defaults(), Request(tmp), FakeHost());
   ASSERT_TRUE(plan.ok());
   EXPECT_NE(std::find(plan->masked.begin(), plan->masked.end(), "/etc/shadow"), plan->masked.end());
-  EXPECT_NE(std::find(plan->masked.begin(), plan->masked.end(), "/etc/ssh/ssh_host_ed25519_key"), plan->masked.end());
+  EXPECT_NE(std::find(plan->masked.begin(), plan->masked.end(), "/etc/ssh/ssh_host_ed25519_key"),
+            plan->masked.end());
   EXPECT_EQ(std::find(plan->masked.begin(), plan->masked.end(), "/var/lib/secret"), plan->masked.end())
       << "/var is not bound: nothing to mask";
 }
@@ -245,7 +250,8 @@ TEST(PlanTest, DefaultProtectedPathsForARepository) {
   tmp.Write("ws/.git/HEAD", "ref: refs/heads/main\n");
   auto paths = DefaultProtectedPaths(tmp.Sub("ws"));
   auto has = [&](const std::string& p, PathKind kind) {
-    return std::any_of(paths.begin(), paths.end(), [&](const ProtectedPath& q) { return q.path == p && q.kind == kind; });
+    return std::any_of(paths.begin(), paths.end(),
+                       [&](const ProtectedPath& q) { return q.path == p && q.kind == kind; });
   };
   EXPECT_TRUE(has(tmp.Sub("ws/.git/hooks"), PathKind::kDir));
   EXPECT_TRUE(has(tmp.Sub("ws/.git/config"), PathKind::kFile));
@@ -279,7 +285,8 @@ TEST(PlanTest, RlimitsNeverExceedTheHostsHardLimits) {
   std::map<std::string, RlimitSpec> byname;
   for (const auto& r : plan->rlimits) byname[r.name] = r;
   EXPECT_EQ(byname["NOFILE"].hard, 20000u);
-  EXPECT_EQ(byname["NPROC"].hard, 500u) << "twice the pids limit (512), capped by the host's hard limit (500)";
+  EXPECT_EQ(byname["NPROC"].hard, 500u)
+      << "twice the pids limit (512), capped by the host's hard limit (500)";
   EXPECT_EQ(byname["CORE"].hard, 0u);
   for (const auto& r : plan->rlimits) {
     auto it = host.rlimits.find(r.resource);
@@ -349,9 +356,9 @@ TEST(PlanTest, TextPlanShowsEveryLayerAndTheChecklist) {
   auto plan = BuildPlan(Defaults(), r, FakeHost());
   ASSERT_TRUE(plan.ok());
   std::string text = FormatPlanText(*plan);
-  for (const char* needle : {"uid allocated", "network    none", "cpus 1.5", "memory 2.0G", "pids 256", "mask /etc/shadow",
-                             "landlock", "seccomp", "TIOCSTI", "no_new_privs", "ALLOWED TO BE MISSING: landlock",
-                             "checklist"}) {
+  for (const char* needle :
+       {"uid allocated", "network    none", "cpus 1.5", "memory 2.0G", "pids 256", "mask /etc/shadow",
+        "landlock", "seccomp", "TIOCSTI", "no_new_privs", "ALLOWED TO BE MISSING: landlock", "checklist"}) {
     EXPECT_NE(text.find(needle), std::string::npos) << needle << "\n" << text;
   }
   size_t at = 0;
@@ -383,7 +390,8 @@ TEST(ChecklistTest, LockDownStepsRunInTheSafeOrder) {
   EXPECT_LT(pos("mountns.apply"), pos("userns.apply")) << "mounts need the host's root";
   EXPECT_LT(pos("userns.apply"), pos("userns.maps"));
   EXPECT_LT(pos("userns.maps"), pos("userns.switch"));
-  EXPECT_LT(pos("userns.apply"), pos("caps.bounding")) << "entering a user namespace refills the bounding set";
+  EXPECT_LT(pos("userns.apply"), pos("caps.bounding"))
+      << "entering a user namespace refills the bounding set";
   EXPECT_LT(pos("caps.bounding"), pos("userns.switch")) << "dropping the bounding set needs CAP_SETPCAP";
   EXPECT_LT(pos("rlimits.apply"), pos("userns.switch"));
   EXPECT_LT(pos("userns.switch"), pos("pidns.rearm")) << "a uid change clears the death signal";
@@ -393,8 +401,9 @@ TEST(ChecklistTest, LockDownStepsRunInTheSafeOrder) {
   EXPECT_LT(pos("seccomp.apply"), pos("exec.fork")) << "the command inherits the filter";
   EXPECT_LT(pos("pidns.dumpable"), pos("exec.fork"));
   EXPECT_LT(pos("exec.fds"), pos("exec.fork"));
-  for (const char* verify : {"mountns.verify", "utsns.verify", "rlimits.verify", "caps.verify", "userns.verify",
-                             "no_new_privs.verify", "landlock.verify", "seccomp.verify", "netns.verify"}) {
+  for (const char* verify :
+       {"mountns.verify", "utsns.verify", "rlimits.verify", "caps.verify", "userns.verify",
+        "no_new_privs.verify", "landlock.verify", "seccomp.verify", "netns.verify"}) {
     std::string apply(verify);
     apply.replace(apply.find(".verify"), 7, apply.rfind("caps", 0) == 0 ? ".clear" : ".apply");
     EXPECT_LT(pos(apply), pos(verify)) << verify << " reads back " << apply;
@@ -402,8 +411,11 @@ TEST(ChecklistTest, LockDownStepsRunInTheSafeOrder) {
 }
 
 TEST(LayersTest, ErrorsNameLayerSyscallErrnoAndFix) {
-  Status s = LayerErrno(Layer::kSeccomp, "seccomp(SECCOMP_SET_MODE_FILTER)", "", EACCES, "set no_new_privs first");
-  EXPECT_EQ(s.message(), "sandbox layer seccomp: seccomp(SECCOMP_SET_MODE_FILTER) failed: Permission denied (errno EACCES)");
+  Status s =
+      LayerErrno(Layer::kSeccomp, "seccomp(SECCOMP_SET_MODE_FILTER)", "", EACCES, "set no_new_privs first");
+  EXPECT_EQ(
+      s.message(),
+      "sandbox layer seccomp: seccomp(SECCOMP_SET_MODE_FILTER) failed: Permission denied (errno EACCES)");
   EXPECT_EQ(s.fix(), "set no_new_privs first");
   EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(LayerOfMessage(s.message()), "seccomp");

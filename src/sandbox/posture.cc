@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <map>
 
 #include "core/files.h"
 #include "core/strings.h"
@@ -18,7 +20,8 @@ namespace {
 
 std::string Field(const std::string& status, const std::string& name) {
   for (const auto& line : Split(status, '\n', true)) {
-    if (StartsWith(line, name + ":")) return std::string(Trim(std::string_view(line).substr(name.size() + 1)));
+    if (StartsWith(line, name + ":"))
+      return std::string(Trim(std::string_view(line).substr(name.size() + 1)));
   }
   return "";
 }
@@ -52,18 +55,20 @@ void AuditStatus(const state::RunningRecord& r, const std::string& who, const st
   }
 }
 
-void AuditNamespaces(const state::RunningRecord& r, const std::string& pid, std::vector<std::string>& problems) {
+void AuditNamespaces(const state::RunningRecord& r, const std::string& pid,
+                     std::vector<std::string>& problems) {
   for (const char* ns : {"mnt", "pid", "ipc", "uts", "user", "net"}) {
     uint64_t mine = netns::NamespaceInode("self", ns);
     uint64_t theirs = netns::NamespaceInode(pid, ns);
     if (theirs == 0) continue;  // exited meanwhile; the pidfd check decides
-    bool host_ok = (std::string(ns) == "net" && r.net == "host") || (std::string(ns) == "user" && Degraded(r, "userns"));
+    bool host_ok =
+        (std::string(ns) == "net" && r.net == "host") || (std::string(ns) == "user" && Degraded(r, "userns"));
     if (mine == theirs && !host_ok) problems.push_back("pid " + pid + ": " + ns + " namespace is the host's");
   }
 }
 
-void AuditCgroupMembership(const state::RunningRecord& r, const std::string& pid, const std::string& cgroup_file,
-                           std::vector<std::string>& problems) {
+void AuditCgroupMembership(const state::RunningRecord& r, const std::string& pid,
+                           const std::string& cgroup_file, std::vector<std::string>& problems) {
   if (r.cgroup_version == 0) return;
   for (const auto& [controller, dir] : r.cgroup_paths) {
     bool found = false;
@@ -84,18 +89,44 @@ void AuditLimits(const state::RunningRecord& r, std::vector<std::string>& proble
   auto plan = PlanFromJson(r.plan_json);
   auto usage = ReadUsage(r);
   if (!plan.ok() || !usage.ok()) {
-    problems.push_back("cgroup limits unreadable: " + (plan.ok() ? usage.status().message() : plan.status().message()));
+    problems.push_back("cgroup limits unreadable: " +
+                       (plan.ok() ? usage.status().message() : plan.status().message()));
     return;
   }
   const cgroup::Limits& got = usage->limits;
   if (got.memory_bytes != (plan->memory_bytes & ~uint64_t{4095})) {
-    problems.push_back("memory limit " + std::to_string(got.memory_bytes) + ", planned " + std::to_string(plan->memory_bytes));
+    problems.push_back("memory limit " + std::to_string(got.memory_bytes) + ", planned " +
+                       std::to_string(plan->memory_bytes));
   }
   if (got.pids != plan->pids) {
     problems.push_back("pids limit " + std::to_string(got.pids) + ", planned " + std::to_string(plan->pids));
   }
   if (got.cpus <= 0 || std::fabs(got.cpus - plan->cpus) > 0.011) {
     problems.push_back("cpu limit " + std::to_string(got.cpus) + ", planned " + std::to_string(plan->cpus));
+  }
+}
+
+// /proc/<pid>/limits against the planned rlimits.
+void AuditRlimits(const SandboxPlan& plan, const std::string& pid, const std::string& limits,
+                  std::vector<std::string>& problems) {
+  static const std::map<std::string, std::string> kRows = {{"NOFILE", "Max open files"},
+                                                           {"NPROC", "Max processes"},
+                                                           {"MEMLOCK", "Max locked memory"},
+                                                           {"CORE", "Max core file size"}};
+  for (const auto& r : plan.rlimits) {
+    auto row = kRows.find(r.name);
+    if (row == kRows.end()) continue;
+    for (const auto& line : Split(limits, '\n', true)) {
+      if (!StartsWith(line, row->second)) continue;
+      auto cols = Split(line.substr(row->second.size()), ' ', true);
+      auto value = [](const std::string& v) {
+        return v == "unlimited" ? ~uint64_t{0} : std::strtoull(v.c_str(), nullptr, 10);
+      };
+      if (cols.size() < 2 || value(cols[0]) != r.soft || value(cols[1]) != r.hard) {
+        problems.push_back("pid " + pid + ": RLIMIT_" + r.name + " is not " + std::to_string(r.soft) + "/" +
+                           std::to_string(r.hard));
+      }
+    }
   }
 }
 
@@ -111,11 +142,13 @@ StatusOr<PostureReport> AuditSandbox(const state::RunningRecord& r) {
   std::vector<pid_t> pids;
   if (r.cgroup_version != 0) {
     auto group = cgroup::OpenFromPaths(r.cgroup_version, r.cgroup_paths);
-    if (group == nullptr) return DataLossError("sandbox " + r.name + ": unusable cgroup record").WithFix("cloudcoop sandbox gc");
+    if (group == nullptr)
+      return DataLossError("sandbox " + r.name + ": unusable cgroup record").WithFix("cloudcoop sandbox gc");
     CC_ASSIGN_OR_RETURN(pids, group->Procs());
   } else if (r.init_pid > 0) {
     pids.push_back(r.init_pid);
   }
+  auto plan = PlanFromJson(r.plan_json);
   for (pid_t p : pids) {
     UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, p, 0)));
     if (!pidfd.valid()) continue;  // exited
@@ -134,6 +167,8 @@ StatusOr<PostureReport> AuditSandbox(const state::RunningRecord& r) {
     AuditNamespaces(r, pid, found);
     auto cg = ReadFile("/proc/" + pid + "/cgroup");
     if (cg.ok()) AuditCgroupMembership(r, pid, *cg, found);
+    auto limits = ReadFile("/proc/" + pid + "/limits");
+    if (limits.ok() && plan.ok()) AuditRlimits(*plan, pid, *limits, found);
     // Only what was read while this exact process still existed counts.
     if (!PidfdAlive(pidfd.get())) continue;
     ++report.processes;

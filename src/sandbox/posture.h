@@ -1,8 +1,8 @@
 // The outside posture audit of a running sandbox (containment-tests.md section 3): for every
 // process in its cgroup (every thread), read /proc while holding a pidfd, so a pid reused meanwhile
 // is never audited by mistake, and compare with what the sandbox must be: NoNewPrivs 1, Seccomp 2,
-// no capabilities, its own uid/gid (never 0), namespaces other than the host's, its own cgroup with
-// the planned limits.
+// no capabilities, its own uid/gid (never 0), namespaces other than the host's, the planned rlimits, its own
+// cgroup with the planned limits.
 #ifndef CLOUDCOOP_SANDBOX_POSTURE_H_
 #define CLOUDCOOP_SANDBOX_POSTURE_H_
 

@@ -29,22 +29,65 @@ namespace {
 // this filter and socket rules), rebooting and swap.
 const std::vector<const char*> kDenied = {
     // mount family, old and new API
-    "mount", "umount", "umount2", "pivot_root", "chroot", "fsopen", "fsconfig", "fsmount", "fspick",
-    "move_mount", "open_tree", "mount_setattr",
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "move_mount",
+    "open_tree",
+    "mount_setattr",
     // other processes' memory
-    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd", "kcmp",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "process_madvise",
+    "pidfd_getfd",
+    "kcmp",
     // kernel code and configuration
-    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "create_module",
-    "bpf", "perf_event_open", "lookup_dcookie", "acct", "syslog", "quotactl", "quotactl_fd", "nfsservctl",
-    "uselib", "iopl", "ioperm", "vhangup",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "create_module",
+    "bpf",
+    "perf_event_open",
+    "lookup_dcookie",
+    "acct",
+    "syslog",
+    "quotactl",
+    "quotactl_fd",
+    "nfsservctl",
+    "uselib",
+    "iopl",
+    "ioperm",
+    "vhangup",
     // keyrings
-    "keyctl", "add_key", "request_key",
+    "keyctl",
+    "add_key",
+    "request_key",
     // race and escape primitives
-    "userfaultfd", "open_by_handle_at", "name_to_handle_at", "setns",
+    "userfaultfd",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "setns",
     // io_uring
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
     // the machine
-    "reboot", "swapon", "swapoff", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
 };
 
 struct ArgRule {
@@ -66,7 +109,8 @@ const ArgRule kArgRules[] = {
 };
 
 Status ScmpError(const char* call, const std::string& object, int rc) {
-  return LayerErrno(Layer::kSeccomp, call, object, -rc, "report this: libseccomp rejected a rule of the built-in filter");
+  return LayerErrno(Layer::kSeccomp, call, object, -rc,
+                    "report this: libseccomp rejected a rule of the built-in filter");
 }
 
 StatusOr<std::vector<sock_filter>> Compile() {
@@ -91,7 +135,8 @@ StatusOr<std::vector<sock_filter>> Compile() {
   for (const auto& r : kArgRules) {
     int nr = seccomp_syscall_resolve_name(r.syscall);
     if (nr == __NR_SCMP_ERROR) continue;
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_CMP(r.arg, SCMP_CMP_MASKED_EQ, r.mask, r.value));
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+                          SCMP_CMP(r.arg, SCMP_CMP_MASKED_EQ, r.mask, r.value));
     if (rc != 0) return ScmpError("seccomp_rule_add", r.why, rc);
   }
   int clone3 = seccomp_syscall_resolve_name("clone3");
@@ -149,7 +194,8 @@ Status ApplyInChild(const std::vector<sock_filter>& program) {
 Status VerifyInChild() {
   int mode = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
   if (mode != 2) {
-    return LayerVerifyError(Layer::kSeccomp, "PR_GET_SECCOMP returned " + std::to_string(mode) + ", not 2 (filter)",
+    return LayerVerifyError(Layer::kSeccomp,
+                            "PR_GET_SECCOMP returned " + std::to_string(mode) + ", not 2 (filter)",
                             "check that the kernel supports seccomp filters");
   }
   errno = 0;

@@ -21,7 +21,8 @@ using nlohmann::json;
 Status WriteRuntimeFile(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return LayerErrno(Layer::kState, "open", tmp, errno, "check the state directory's permissions");
+  if (!fd.valid())
+    return LayerErrno(Layer::kState, "open", tmp, errno, "check the state directory's permissions");
   Status s = WriteAll(fd.get(), data, tmp);
   if (!s.ok()) {
     unlink(tmp.c_str());
@@ -38,7 +39,9 @@ Status WriteRuntimeFile(const std::string& path, const std::string& data) {
 
 }  // namespace
 
-std::string RunningDir(const std::string& state_dir) { return JoinPath(JoinPath(state_dir, "sandbox"), "running"); }
+std::string RunningDir(const std::string& state_dir) {
+  return JoinPath(JoinPath(state_dir, "sandbox"), "running");
+}
 
 std::string RecordPath(const std::string& state_dir, const std::string& name) {
   return JoinPath(RunningDir(state_dir), name + ".json");
@@ -77,9 +80,12 @@ std::string ToJson(const RunningRecord& r) {
   j["cgroup_version"] = r.cgroup_version;
   j["cgroup_paths"] = r.cgroup_paths;
   j["degraded"] = r.degraded;
-  json plan = json::parse(r.plan_json, nullptr, false);
-  j["plan"] = plan.is_discarded() ? json(nullptr) : plan;
-  return j.dump(2) + "\n";
+  // The plan is already JSON text (PlanToJson): splice it in rather than parse and dump it again.
+  std::string out = j.dump(2);
+  out.pop_back();  // the closing brace
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  out += ",\n  \"plan\": " + (r.plan_json.empty() ? std::string("null") : r.plan_json) + "\n}\n";
+  return out;
 }
 
 StatusOr<RunningRecord> FromJson(const std::string& text) {
@@ -149,7 +155,9 @@ Status Update(const std::string& state_dir, const RunningRecord& record) {
   return WriteRuntimeFile(RecordPath(state_dir, record.name), ToJson(record));
 }
 
-void Remove(const std::string& state_dir, const std::string& name) { unlink(RecordPath(state_dir, name).c_str()); }
+void Remove(const std::string& state_dir, const std::string& name) {
+  unlink(RecordPath(state_dir, name).c_str());
+}
 
 StatusOr<RunningRecord> Read(const std::string& path) {
   CC_ASSIGN_OR_RETURN(std::string text, ReadFile(path));

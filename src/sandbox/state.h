@@ -28,7 +28,7 @@ struct RunningRecord {
   uint32_t uid = 0;
   uint32_t gid = 0;
   int64_t started_unix = 0;
-  std::string net;  // none | egress | host
+  std::string net;         // none | egress | host
   int cgroup_version = 0;  // 0: no cgroup (degraded)
   std::map<std::string, std::string> cgroup_paths;
   std::vector<std::string> degraded;  // "landlock: <reason>"

@@ -72,7 +72,8 @@ int64_t NowMicros() {
 
 Status InjectedFault(const RunOptions& options, std::string_view step, Layer layer) {
   if (options.fail_step.empty() || options.fail_step != step) return OkStatus();
-  return LayerErrno(layer, "injected fault", std::string(step), options.fail_errno, "none: a test asked for this failure");
+  return LayerErrno(layer, "injected fault", std::string(step), options.fail_errno,
+                    "none: a test asked for this failure");
 }
 
 void KillAndReapInit(ParentCtx& ctx) {
@@ -96,7 +97,13 @@ Status AwaitLaunch(ParentCtx& ctx) {
         if (ctx.options->on_degraded) ctx.options->on_degraded(msg->text);
         break;
       case channel::Type::kUsernsReady: {
-        Status s = InjectedFault(*ctx.options, "userns.maps", Layer::kUserns);
+        // The init joined its cgroup (cgroup.join) before entering its user namespace.
+        Status s;
+        if (ctx.cgroup != nullptr && !ctx.degraded.count(Layer::kCgroup)) {
+          s = InjectedFault(*ctx.options, "cgroup.outside", Layer::kCgroup);
+          if (s.ok()) s = ctx.cgroup->VerifyMember(ctx.child);
+        }
+        if (s.ok()) s = InjectedFault(*ctx.options, "userns.maps", Layer::kUserns);
         if (s.ok()) s = userns::WriteMapsFromParent(ctx.child, ctx.lease.uid, ctx.lease.gid);
         if (!s.ok()) {
           channel::Message m{channel::Type::kError};
@@ -108,17 +115,14 @@ Status AwaitLaunch(ParentCtx& ctx) {
         CC_RETURN_IF_ERROR(channel::Send(ctx.channel.get(), {channel::Type::kIdMapsWritten}));
         break;
       }
-      case channel::Type::kRunning:
-        return OkStatus();
-      case channel::Type::kError:
-        ReapInit(ctx);
-        return msg->status;
+      case channel::Type::kRunning: return OkStatus();
+      case channel::Type::kError: ReapInit(ctx); return msg->status;
       default:
         KillAndReapInit(ctx);
-        return LayerError(Layer::kSupervisor, StatusCode::kInternal, "unexpected message from the sandbox init",
-                          "report this");
+        return LayerError(Layer::kSupervisor, StatusCode::kInternal,
+                          "unexpected message from the sandbox init", "report this");
     }
-    if (msg->fd >= 0) close(msg->fd);
+    for (int fd : msg->fds) close(fd);
   }
 }
 
@@ -139,7 +143,8 @@ void Supervise(ParentCtx& ctx) {
       break;
     }
     if (n == 0 && hangup_deadline >= 0) {
-      CC_LOG_WARN("sandbox %s: terminal hung up and the command did not exit; killing it", ctx.plan->name.c_str());
+      CC_LOG_WARN("sandbox %s: terminal hung up and the command did not exit; killing it",
+                  ctx.plan->name.c_str());
       KillAndReapInit(ctx);
       break;
     }

@@ -25,12 +25,12 @@
 namespace cloudcoop::probe {
 
 enum class Result {
-  kBlocked,      // the escape was denied (PASS)
-  kReachable,    // the escape worked or the call reached the kernel (BREACH)
-  kOk,           // a positive control worked (PASS)
-  kBroken,       // a positive control failed (inconclusive)
+  kBlocked,        // the escape was denied (PASS)
+  kReachable,      // the escape worked or the call reached the kernel (BREACH)
+  kOk,             // a positive control worked (PASS)
+  kBroken,         // a positive control failed (inconclusive)
   kAllowedByMode,  // reachable, but the network mode shares this on purpose (host)
-  kSkipped,      // not applicable here (mode, missing harness argument)
+  kSkipped,        // not applicable here (mode, missing harness argument)
 };
 const char* ResultName(Result r);
 
@@ -41,7 +41,7 @@ struct Outcome {
 };
 
 struct Context {
-  std::string mode = "none";               // network mode: none | egress | host
+  std::string mode = "none";                // network mode: none | egress | host
   std::map<std::string, std::string> args;  // harness facts: --arg KEY=VALUE
   std::vector<int> fds_at_start;            // descriptors open when the probe started
   std::string Arg(const std::string& key) const {
@@ -64,8 +64,8 @@ struct Registrar {
   }
 };
 
-#define CC_PROBE(name, group, what)                                              \
-  static ::cloudcoop::probe::Outcome Probe_##name(const ::cloudcoop::probe::Context&); \
+#define CC_PROBE(name, group, what)                                                        \
+  static ::cloudcoop::probe::Outcome Probe_##name(const ::cloudcoop::probe::Context&);     \
   static ::cloudcoop::probe::Registrar registrar_##name(#name, group, what, Probe_##name); \
   static ::cloudcoop::probe::Outcome Probe_##name([[maybe_unused]] const ::cloudcoop::probe::Context& ctx)
 

@@ -5,8 +5,10 @@
 // cloudcoop_probe membomb MIB     touch up to MIB MiB of memory, 8 MiB at a time
 // cloudcoop_probe cpuhog SEC N    spin N threads for SEC seconds of wall time
 // cloudcoop_probe listen PORT     accept on 127.0.0.1:PORT until killed (a sibling's listener)
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -14,8 +16,6 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -80,13 +80,15 @@ bool Confined(const Context& ctx) {
 
 int RunProbes(const Context& ctx, const std::string& only) {
   if (!Confined(ctx)) {
-    std::fprintf(stderr, "cloudcoop_probe: refusing to run: this process is not in a sandbox (NoNewPrivs is not 1), "
-                         "and some probes would act on the host\n");
+    std::fprintf(stderr,
+                 "cloudcoop_probe: refusing to run: this process is not in a sandbox (NoNewPrivs is not 1), "
+                 "and some probes would act on the host\n");
     return 2;
   }
   int breaches = 0, broken = 0, blocked = 0, ok = 0, skipped = 0, allowed = 0, total = 0;
   for (const auto& p : Registry()) {
-    if (!only.empty() && std::string(p.name).rfind(only, 0) != 0 && std::string(p.group).rfind(only, 0) != 0) continue;
+    if (!only.empty() && std::string(p.name).rfind(only, 0) != 0 && std::string(p.group).rfind(only, 0) != 0)
+      continue;
     Outcome o = p.fn(ctx);
     ++total;
     switch (o.result) {
@@ -98,13 +100,14 @@ int RunProbes(const Context& ctx, const std::string& only) {
       case Result::kAllowedByMode: ++allowed; break;
     }
     std::printf("{\"probe\":%s,\"group\":%s,\"what\":%s,\"result\":%s,\"errno\":%s,\"detail\":%s}\n",
-                Json(p.name).c_str(), Json(p.group).c_str(), Json(p.what).c_str(), Json(ResultName(o.result)).c_str(),
-                Json(ErrnoName(o.err)).c_str(), Json(o.detail).c_str());
+                Json(p.name).c_str(), Json(p.group).c_str(), Json(p.what).c_str(),
+                Json(ResultName(o.result)).c_str(), Json(ErrnoName(o.err)).c_str(), Json(o.detail).c_str());
     std::fflush(stdout);
   }
-  std::printf("{\"summary\":{\"mode\":%s,\"probes\":%d,\"blocked\":%d,\"ok\":%d,\"breaches\":%d,\"broken\":%d,"
-              "\"allowed_by_mode\":%d,\"skipped\":%d}}\n",
-              Json(ctx.mode).c_str(), total, blocked, ok, breaches, broken, allowed, skipped);
+  std::printf(
+      "{\"summary\":{\"mode\":%s,\"probes\":%d,\"blocked\":%d,\"ok\":%d,\"breaches\":%d,\"broken\":%d,"
+      "\"allowed_by_mode\":%d,\"skipped\":%d}}\n",
+      Json(ctx.mode).c_str(), total, blocked, ok, breaches, broken, allowed, skipped);
   if (breaches > 0) return 1;
   if (broken > 0) return 3;
   return 0;
@@ -123,8 +126,9 @@ int Report() {
   uname(&u);
   char cwd[4096] = {};
   if (getcwd(cwd, sizeof cwd) == nullptr) cwd[0] = 0;
-  os << "{\"uid\":" << getuid() << ",\"gid\":" << getgid() << ",\"euid\":" << geteuid() << ",\"hostname\":"
-     << Json(u.nodename) << ",\"cwd\":" << Json(cwd) << ",\"pid\":" << getpid() << ",\"ppid\":" << getppid();
+  os << "{\"uid\":" << getuid() << ",\"gid\":" << getgid() << ",\"euid\":" << geteuid()
+     << ",\"hostname\":" << Json(u.nodename) << ",\"cwd\":" << Json(cwd) << ",\"pid\":" << getpid()
+     << ",\"ppid\":" << getppid();
   gid_t groups[64];
   int n = getgroups(64, groups);
   os << ",\"groups\":[";
@@ -137,7 +141,8 @@ int Report() {
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv(*e);
     size_t eq = kv.find('=');
-    os << (first ? "" : ",") << Json(kv.substr(0, eq)) << ":" << Json(eq == std::string::npos ? "" : kv.substr(eq + 1));
+    os << (first ? "" : ",") << Json(kv.substr(0, eq)) << ":"
+       << Json(eq == std::string::npos ? "" : kv.substr(eq + 1));
     first = false;
   }
   os << "},\"rlimits\":{";
@@ -152,7 +157,8 @@ int Report() {
   }
   os << "},\"status\":{";
   first = true;
-  for (const char* f : {"NoNewPrivs", "Seccomp", "CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb", "Uid", "Gid"}) {
+  for (const char* f :
+       {"NoNewPrivs", "Seccomp", "CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb", "Uid", "Gid"}) {
     os << (first ? "" : ",") << Json(f) << ":" << Json(StatusField("self", f));
     first = false;
   }
@@ -164,7 +170,8 @@ int Report() {
     os << (first ? "" : ",") << Json(ns) << ":" << (stat(path.c_str(), &st) == 0 ? st.st_ino : 0);
     first = false;
   }
-  os << "},\"mountinfo\":" << Json(ReadAll("/proc/self/mountinfo")) << ",\"passwd\":" << Json(ReadAll("/etc/passwd"))
+  os << "},\"mountinfo\":" << Json(ReadAll("/proc/self/mountinfo"))
+     << ",\"passwd\":" << Json(ReadAll("/etc/passwd"))
      << ",\"uid_map\":" << Json(ReadAll("/proc/self/uid_map")) << "}\n";
   std::fputs(os.str().c_str(), stdout);
   return 0;
@@ -196,7 +203,8 @@ int ForkBomb(int limit) {
 int MemBomb(long mib) {
   std::vector<char*> blocks;
   for (long done = 0; done < mib; done += 8) {
-    char* b = static_cast<char*>(mmap(nullptr, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    char* b = static_cast<char*>(
+        mmap(nullptr, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     if (b == MAP_FAILED) {
       std::printf("{\"allocated_mib\":%ld,\"errno\":%s}\n", done, Json(ErrnoName(errno)).c_str());
       return 1;
@@ -222,7 +230,8 @@ int CpuHog(int seconds, int threads) {
   for (auto& t : ts) t.join();
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  double cpu =
+      ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   std::printf("{\"wall_s\":%d,\"threads\":%d,\"cpu_s\":%.3f}\n", seconds, threads, cpu);
   return 0;
 }
@@ -248,9 +257,10 @@ int Listen(int port) {
 }
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: cloudcoop_probe [--mode none|egress|host] [--only PREFIX] [--arg KEY=VALUE]...\n"
-               "       cloudcoop_probe report | euid | forkbomb N | membomb MIB | cpuhog SEC THREADS | listen PORT\n");
+  std::fprintf(
+      stderr,
+      "usage: cloudcoop_probe [--mode none|egress|host] [--only PREFIX] [--arg KEY=VALUE]...\n"
+      "       cloudcoop_probe report | euid | forkbomb N | membomb MIB | cpuhog SEC THREADS | listen PORT\n");
   return 2;
 }
 
@@ -269,7 +279,8 @@ int main(int argc, char** argv) {
   }
   if (args.size() == 2 && args[0] == "forkbomb") return ForkBomb(std::atoi(args[1].c_str()));
   if (args.size() == 2 && args[0] == "membomb") return MemBomb(std::atol(args[1].c_str()));
-  if (args.size() == 3 && args[0] == "cpuhog") return CpuHog(std::atoi(args[1].c_str()), std::atoi(args[2].c_str()));
+  if (args.size() == 3 && args[0] == "cpuhog")
+    return CpuHog(std::atoi(args[1].c_str()), std::atoi(args[2].c_str()));
   if (args.size() == 2 && args[0] == "listen") return Listen(std::atoi(args[1].c_str()));
   std::string only;
   for (size_t i = 0; i < args.size(); ++i) {

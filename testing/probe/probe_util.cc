@@ -30,7 +30,9 @@ Outcome Reachable(int err, std::string detail) { return {Result::kReachable, err
 Outcome Ok(std::string detail) { return {Result::kOk, 0, std::move(detail)}; }
 Outcome Broken(int err, std::string detail) { return {Result::kBroken, err, std::move(detail)}; }
 Outcome Skipped(std::string why) { return {Result::kSkipped, 0, std::move(why)}; }
-Outcome AllowedByMode(int err, std::string detail) { return {Result::kAllowedByMode, err, std::move(detail)}; }
+Outcome AllowedByMode(int err, std::string detail) {
+  return {Result::kAllowedByMode, err, std::move(detail)};
+}
 
 Outcome Classify(long rc, int err, std::initializer_list<int> blocked_errnos, std::string detail) {
   if (rc >= 0) return Reachable(0, detail.empty() ? "the call succeeded" : detail);

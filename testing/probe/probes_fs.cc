@@ -147,13 +147,13 @@ CC_PROBE(proc_kcore, "filesystem", "read /proc/kcore") {
 }
 
 CC_PROBE(device_nodes, "devices", "find block devices, /dev/mem or /dev/kmsg") {
-  for (const char* p : {"/dev/mem", "/dev/kmem", "/dev/port", "/dev/kmsg", "/dev/sda", "/dev/vda", "/dev/nvme0n1",
-                        "/dev/console", "/dev/tty0", "/dev/fuse", "/dev/net/tun"}) {
+  for (const char* p : {"/dev/mem", "/dev/kmem", "/dev/port", "/dev/kmsg", "/dev/sda", "/dev/vda",
+                        "/dev/nvme0n1", "/dev/console", "/dev/tty0", "/dev/fuse", "/dev/net/tun"}) {
     Outcome o = Invisible(p);
     if (o.result != Result::kBlocked) return o;
   }
-  std::set<std::string> allowed = {".", "..", "null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts",
-                                   "shm", "fd", "stdin", "stdout", "stderr"};
+  std::set<std::string> allowed = {".",    "..",  "null", "zero", "full",  "random", "urandom", "tty",
+                                   "ptmx", "pts", "shm",  "fd",   "stdin", "stdout", "stderr"};
   DIR* d = opendir("/dev");
   std::string extra;
   while (dirent* e = d ? readdir(d) : nullptr) {

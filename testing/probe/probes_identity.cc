@@ -78,7 +78,8 @@ CC_PROBE(setuid_exec, "privileges", "exec a setuid-root copy of the probe and re
 
 CC_PROBE(caps_effective, "privileges", "CapEff and CapPrm are empty") {
   std::string eff = StatusField("self", "CapEff"), prm = StatusField("self", "CapPrm");
-  return AllZeroHex(eff) && AllZeroHex(prm) ? Blocked(0, "CapEff " + eff) : Reachable(0, "CapEff " + eff + " CapPrm " + prm);
+  return AllZeroHex(eff) && AllZeroHex(prm) ? Blocked(0, "CapEff " + eff)
+                                            : Reachable(0, "CapEff " + eff + " CapPrm " + prm);
 }
 
 CC_PROBE(caps_bounding, "privileges", "CapBnd is empty") {
@@ -88,7 +89,8 @@ CC_PROBE(caps_bounding, "privileges", "CapBnd is empty") {
 
 CC_PROBE(caps_ambient_inheritable, "privileges", "CapAmb and CapInh are empty") {
   std::string amb = StatusField("self", "CapAmb"), inh = StatusField("self", "CapInh");
-  return AllZeroHex(amb) && AllZeroHex(inh) ? Blocked(0, "") : Reachable(0, "CapAmb " + amb + " CapInh " + inh);
+  return AllZeroHex(amb) && AllZeroHex(inh) ? Blocked(0, "")
+                                            : Reachable(0, "CapAmb " + amb + " CapInh " + inh);
 }
 
 CC_PROBE(uid_not_root, "privileges", "not uid 0, and setuid(0) fails") {
@@ -117,7 +119,8 @@ CC_PROBE(seccomp_all_threads, "privileges", "Seccomp is 2 in every thread") {
   __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
   t.join();
   if (threads < 2) return Broken(0, "could not see two threads");
-  return bad.empty() ? Blocked(0, std::to_string(threads) + " threads in mode 2") : Reachable(0, "threads:" + bad);
+  return bad.empty() ? Blocked(0, std::to_string(threads) + " threads in mode 2")
+                     : Reachable(0, "threads:" + bad);
 }
 
 CC_PROBE(umask_private, "privileges", "umask is 077 (files private by default)") {
@@ -132,7 +135,20 @@ CC_PROBE(environ_clean, "secrets", "no harness secret in the environment") {
   std::ifstream in("/proc/self/environ");
   std::stringstream ss;
   ss << in.rdbuf();
-  return ss.str().find(secret) == std::string::npos ? Blocked(0, "absent") : Reachable(0, "the secret is in the environment");
+  return ss.str().find(secret) == std::string::npos ? Blocked(0, "absent")
+                                                    : Reachable(0, "the secret is in the environment");
+}
+
+CC_PROBE(init_cmdline_clean, "secrets", "no harness secret in the init's command line (world-readable)") {
+  std::string secret = ctx.Arg("secret");
+  if (secret.empty()) return Skipped("no --arg secret=VALUE");
+  std::ifstream in("/proc/1/cmdline");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().empty()) return Blocked(0, "/proc/1/cmdline is not readable");
+  return ss.str().find(secret) == std::string::npos
+             ? Blocked(0, "absent")
+             : Reachable(0, "the supervisor's command line leaks into /proc/1");
 }
 
 CC_PROBE(fds_clean, "secrets", "no descriptor inherited beyond the terminal (0, 1, 2)") {

@@ -46,7 +46,8 @@ int ChildErrno(const std::function<long()>& call) {
 Outcome FromChild(int code, std::initializer_list<int> blocked, bool segv_is_blocked = false) {
   if (code >= 1000) {
     int sig = code - 1000;
-    if (sig == SIGSYS || (segv_is_blocked && sig == SIGSEGV)) return Blocked(0, std::string("killed by ") + strsignal(sig));
+    if (sig == SIGSYS || (segv_is_blocked && sig == SIGSEGV))
+      return Blocked(0, std::string("killed by ") + strsignal(sig));
     return Reachable(0, std::string("killed by ") + strsignal(sig));
   }
   if (code == 0) return Reachable(0, "the call succeeded");
@@ -105,10 +106,13 @@ CC_PROBE(new_mount_api, "kernel", "fsopen, open_tree, move_mount, mount_setattr"
   return Classify(CC_TRY(syscall(SYS_mount_setattr, -1, Bad(), 0, Bad(), 32)), {EPERM}, "mount_setattr");
 }
 
-CC_PROBE(chroot, "kernel", "chroot with a bad pointer") { return Classify(CC_TRY(syscall(SYS_chroot, Bad())), {EPERM}); }
+CC_PROBE(chroot, "kernel", "chroot with a bad pointer") {
+  return Classify(CC_TRY(syscall(SYS_chroot, Bad())), {EPERM});
+}
 
 CC_PROBE(keyctl, "kernel", "keyctl, add_key, request_key") {
-  Outcome o = Classify(CC_TRY(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, -12345, 0)), {EPERM, ENOSYS}, "keyctl");
+  Outcome o =
+      Classify(CC_TRY(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, -12345, 0)), {EPERM, ENOSYS}, "keyctl");
   if (o.result != Result::kBlocked) return o;
   o = Classify(CC_TRY(syscall(SYS_add_key, Bad(), Bad(), nullptr, 0, 0)), {EPERM, ENOSYS}, "add_key");
   if (o.result != Result::kBlocked) return o;
@@ -182,9 +186,11 @@ CC_PROBE(vsock_socket, "sockets", "socket(AF_VSOCK)") {
 CC_PROBE(io_uring, "kernel", "io_uring_setup, io_uring_enter, io_uring_register") {
   Outcome o = Classify(CC_TRY(syscall(SYS_io_uring_setup, 1, nullptr)), {EPERM, ENOSYS}, "io_uring_setup");
   if (o.result != Result::kBlocked) return o;
-  o = Classify(CC_TRY(syscall(SYS_io_uring_enter, -1, 0, 0, 0, nullptr, 0)), {EPERM, ENOSYS}, "io_uring_enter");
+  o = Classify(CC_TRY(syscall(SYS_io_uring_enter, -1, 0, 0, 0, nullptr, 0)), {EPERM, ENOSYS},
+               "io_uring_enter");
   if (o.result != Result::kBlocked) return o;
-  return Classify(CC_TRY(syscall(SYS_io_uring_register, -1, 0, nullptr, 0)), {EPERM, ENOSYS}, "io_uring_register");
+  return Classify(CC_TRY(syscall(SYS_io_uring_register, -1, 0, nullptr, 0)), {EPERM, ENOSYS},
+                  "io_uring_register");
 }
 
 CC_PROBE(bpf, "kernel", "bpf(BPF_PROG_LOAD) with no attributes") {

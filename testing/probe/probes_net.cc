@@ -89,7 +89,8 @@ Outcome OutsideService(const Context& ctx, const std::string& arg, int protocol 
   if (ctx.mode == "host") {
     return rc == 0 ? AllowedByMode(0, "host mode shares the host's loopback") : Blocked(err, "");
   }
-  return Classify(rc, err, {ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, EPERM, EACCES, EPROTONOSUPPORT});
+  return Classify(rc, err,
+                  {ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, EPERM, EACCES, EPROTONOSUPPORT});
 }
 
 // Whether loopback is the only interface (so nothing sent here can leave the machine).
@@ -119,7 +120,8 @@ CC_PROBE(net_namespace, "network", "the network namespace is not the host's") {
   struct stat st;
   if (stat("/proc/self/ns/net", &st) != 0) return Broken(errno, "stat /proc/self/ns/net");
   bool same = std::to_string(st.st_ino) == host;
-  if (ctx.mode == "host") return same ? AllowedByMode(0, "host mode") : Reachable(0, "host mode without the host netns");
+  if (ctx.mode == "host")
+    return same ? AllowedByMode(0, "host mode") : Reachable(0, "host mode without the host netns");
   return same ? Reachable(0, "the host's network namespace") : Blocked(0, "own network namespace");
 }
 
@@ -134,7 +136,9 @@ CC_PROBE(net_interfaces, "network", "no interface but loopback (mode none)") {
   return n == 1 && names == " lo" ? Blocked(0, "only lo") : Reachable(0, "interfaces:" + names);
 }
 
-CC_PROBE(host_loopback, "network", "connect to a host loopback service") { return OutsideService(ctx, "host_tcp"); }
+CC_PROBE(host_loopback, "network", "connect to a host loopback service") {
+  return OutsideService(ctx, "host_tcp");
+}
 
 CC_PROBE(sibling_listener, "network", "connect to another sandbox's loopback listener") {
   return OutsideService(ctx, "sibling_tcp");
