@@ -163,11 +163,43 @@ std::unique_ptr<Cgroup> OpenFromPaths(int version, const std::map<std::string, s
   return NewV1(paths, fs, true);
 }
 
-Status JoinSelf(const std::vector<int>& fds) {
+Status VerifyProcCgroup(const Cgroup& group, pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/cgroup";
+  auto text = ReadFile(path);
+  if (!text.ok())
+    return LayerError(Layer::kCgroup, text.status().code(), text.status().message(), "report this");
+  for (const auto& [controller, dir] : group.Paths()) {
+    bool found = false;
+    for (const auto& line : Split(*text, '\n', true)) {
+      auto parts = Split(line, ':');
+      if (parts.size() < 3 || parts[2] == "/") continue;
+      bool match = controller == "unified" && parts[0] == "0";
+      for (const auto& c : Split(parts[1], ',', true)) match = match || c == controller;
+      if (match && EndsWith(dir, parts[2])) found = true;
+    }
+    if (!found) {
+      return LayerVerifyError(Layer::kCgroup, path + " does not show " + dir, "report this");
+    }
+  }
+  return OkStatus();
+}
+
+Status JoinSelf(const std::vector<int>& fds, pid_t self_pid) {
   for (int fd : fds) {
     if (write(fd, "0", 1) != 1) {
       return LayerErrno(Layer::kCgroup, "write", "0 > tasks (join the sandbox's cgroup)", errno,
                         "check that the sandbox's cgroup still exists");
+    }
+  }
+  std::string want = std::to_string(self_pid);
+  for (int fd : fds) {
+    char buf[4096];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n < 0) return LayerErrno(Layer::kCgroup, "pread", "tasks (read-back)", errno, "report this");
+    auto lines = Split(std::string_view(buf, static_cast<size_t>(n)), '\n', true);
+    if (std::find(lines.begin(), lines.end(), want) == lines.end()) {
+      return LayerVerifyError(Layer::kCgroup, "the init is not listed in its cgroup after joining",
+                              "report this");
     }
   }
   return OkStatus();

@@ -104,8 +104,13 @@ std::unique_ptr<Cgroup> Open(const Layout& layout, const std::string& parent, co
 std::unique_ptr<Cgroup> OpenFromPaths(int version, const std::map<std::string, std::string>& paths,
                                       CgroupFs& fs = RealCgroupFs());
 
-// The init's side of SelfJoinFiles: writes "0" to each (already open) file.
-Status JoinSelf(const std::vector<int>& fds);
+// Read back from /proc/<pid>/cgroup (valid until the process is reaped, unlike cgroup.procs, which
+// an exiting task leaves at once): `pid` is in every hierarchy's `group`.
+Status VerifyProcCgroup(const Cgroup& group, pid_t pid);
+
+// The init's side of SelfJoinFiles: writes "0" to each (already open, read-write) file, then reads
+// each back: it must list the caller (as its pid namespace sees it: `self_pid`).
+Status JoinSelf(const std::vector<int>& fds, pid_t self_pid);
 
 // v1 and v2 value helpers (exposed for tests).
 uint64_t CpuQuotaMicros(double cpus, uint64_t period_us);

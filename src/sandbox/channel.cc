@@ -52,7 +52,8 @@ Status Send(int sock, const Message& msg) {
   mh.msg_iovlen = 1;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
   if (msg.fds.size() > kMaxFds) {
-    return LayerError(Layer::kSupervisor, StatusCode::kInternal, "too many descriptors for one message", "report this");
+    return LayerError(Layer::kSupervisor, StatusCode::kInternal, "too many descriptors for one message",
+                      "report this");
   }
   if (!msg.fds.empty()) {
     size_t bytes = sizeof(int) * msg.fds.size();

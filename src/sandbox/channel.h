@@ -4,12 +4,11 @@
 //
 //   supervisor                          sandbox init (pid 1)
 //   clone() ----------------------------> builds the new root (mountns)
-//   cgroup, netns (in parallel)
-//   kGo [+ netns fd, cgroup fds, BPF] --> joins netns and (itself) its cgroup, hostname, cgroup ns
-//                      <----------------- kUsernsReady (entered its user namespace)
-//   writes uid_map/gid_map
-//   kIdMapsWritten ---------------------> switches ids, rlimits, caps, nnp, Landlock, seccomp,
-//                                         forks the command, waits for its exec
+//   netns, userns (mapped), cgroup,
+//   record, seccomp BPF (in parallel)
+//   kGo [+ fds, BPF] -------------------> joins netns and (itself) its cgroup, hostname, cgroup ns,
+//                                         enters the userns, switches ids, rlimits, caps, nnp,
+//                                         Landlock, seccomp, starts the command
 //                      <----------------- kDegraded* (layers skipped under --allow-degraded)
 //                      <----------------- kRunning (exec succeeded) | kError (layer failed)
 //                      <----------------- kExit (the command's wait status)
@@ -19,7 +18,6 @@
 #include <cstdint>
 #include <string>
 #include <vector>
-#include <vector>
 
 #include "core/status.h"
 
@@ -27,8 +25,6 @@ namespace cloudcoop::sandbox::channel {
 
 enum class Type : uint8_t {
   kGo = 1,
-  kUsernsReady = 2,
-  kIdMapsWritten = 3,
   kDegraded = 4,
   kRunning = 5,
   kError = 6,
@@ -37,9 +33,9 @@ enum class Type : uint8_t {
 
 struct Message {
   Type type = Type::kGo;
-  int32_t value = 0;  // kRunning: the command's pid in the sandbox; kExit: wait status
-  Status status;      // kError
-  std::string text;   // kDegraded: "<layer>: <reason>"
+  int32_t value = 0;     // kRunning: the command's pid in the sandbox; kExit: wait status
+  Status status;         // kError
+  std::string text;      // kDegraded: "<layer>: <reason>"
   std::vector<int> fds;  // received fds (owned by the receiver), or fds to send
 };
 

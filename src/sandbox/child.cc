@@ -97,7 +97,7 @@ Status VerifyNet(ChildCtx& c) { return netns::VerifyInChild(c.plan->net); }
 
 Status JoinCgroup(ChildCtx& c) {
   // A single-threaded task moving itself: no RCU grace period (see cgroup::Cgroup::SelfJoinFiles).
-  Status s = cgroup::JoinSelf(c.cgroup_fds);
+  Status s = cgroup::JoinSelf(c.cgroup_fds, getpid());
   for (int fd : c.cgroup_fds) close(fd);
   c.cgroup_fds.clear();
   return s;
@@ -120,15 +120,10 @@ Status VerifyPid1(ChildCtx& c) {
 }
 
 Status EnterUserns(ChildCtx& c) {
-  CC_RETURN_IF_ERROR(userns::ApplyInChild());
+  CC_RETURN_IF_ERROR(userns::ApplyInChild(c.userns_fd));
+  close(c.userns_fd);
+  c.userns_fd = -1;
   c.in_userns = true;
-  CC_RETURN_IF_ERROR(channel::Send(c.channel, {channel::Type::kUsernsReady}));
-  CC_ASSIGN_OR_RETURN(channel::Message reply, channel::Recv(c.channel));
-  if (reply.type == channel::Type::kError) return reply.status;
-  if (reply.type != channel::Type::kIdMapsWritten) {
-    return LayerError(Layer::kUserns, StatusCode::kInternal, "unexpected reply to kUsernsReady",
-                      "report this");
-  }
   return OkStatus();
 }
 
@@ -180,7 +175,8 @@ Status VerifyLandlock(ChildCtx& c) {
 }
 Status Seccomp(ChildCtx& c) {
   if (c.seccomp.empty()) {
-    return LayerError(Layer::kSeccomp, StatusCode::kInternal, "no seccomp program arrived with go", "report this");
+    return LayerError(Layer::kSeccomp, StatusCode::kInternal, "no seccomp program arrived with go",
+                      "report this");
   }
   return seccomp::ApplyInChild(c.seccomp);
 }
@@ -236,7 +232,8 @@ const Step kAfterGo[] = {
     {{"netns.apply", "init", Layer::kNetns, "join the network namespace (none, egress); host: stay"},
      JoinNet},
     {{"netns.verify", "init", Layer::kNetns, "read back: none sees only lo, up"}, VerifyNet},
-    {{"cgroup.join", "init", Layer::kCgroup, "join the sandbox's cgroup itself (write 0 to its tasks files)"},
+    {{"cgroup.join", "init", Layer::kCgroup,
+      "join the sandbox's cgroup itself (write 0 to its tasks files) and read the membership back"},
      JoinCgroup},
     {{"cgroup.namespace", "init", Layer::kCgroup, "unshare a cgroup namespace rooted at the sandbox's group"},
      CgroupNamespace},
@@ -244,21 +241,22 @@ const Step kAfterGo[] = {
     {{"utsns.verify", "init", Layer::kUtsns, "read back the hostname"}, VerifyHostname},
     {{"pidns.verify", "init", Layer::kPidns, "read back: pid 1, death signal armed"}, VerifyPid1},
     {{"userns.apply", "init", Layer::kUserns,
-      "enter a new user namespace; the supervisor maps only the sandbox uid/gid"},
+      "enter the sandbox's user namespace (mapping only the sandbox uid/gid)"},
      EnterUserns},
     {{"caps.bounding", "init", Layer::kCaps,
       "empty the bounding set, lock securebits (needs CAP_SETPCAP: before the uid switch)"},
      DropBounding},
     {{"rlimits.apply", "init", Layer::kRlimits, "lower NOFILE, NPROC, MEMLOCK, CORE"}, Rlimits},
     {{"rlimits.verify", "init", Layer::kRlimits, "read back the limits"}, VerifyRlimits},
-    {{"userns.switch", "init", Layer::kUserns,
+    // The identity drop is layer "ids", never degradable: it runs even without a user namespace.
+    {{"ids.switch", "init", Layer::kIds,
       "setgroups, setresgid, setresuid to the sandbox uid (clears capabilities)"},
      SwitchIds},
     {{"pidns.rearm", "init", Layer::kPidns, "re-arm the death signal (a uid change clears it)"}, ArmDeath},
     {{"caps.clear", "init", Layer::kCaps, "clear inheritable and ambient capabilities"}, ClearCaps},
     {{"caps.verify", "init", Layer::kCaps, "read back: every capability set empty, securebits locked"},
      VerifyCaps},
-    {{"userns.verify", "init", Layer::kUserns, "read back: uids, gids, groups, uid_map"}, VerifyIds},
+    {{"ids.verify", "init", Layer::kIds, "read back: uids, gids, groups (and the uid_map)"}, VerifyIds},
     {{"mountns.cwd", "init", Layer::kMountns, "enter the working directory as the sandbox user"}, EnterCwd},
     {{"no_new_privs.apply", "init", Layer::kNoNewPrivs, "set no_new_privs"}, Nnp},
     {{"no_new_privs.verify", "init", Layer::kNoNewPrivs, "read back no_new_privs"}, VerifyNnp},
@@ -305,83 +303,83 @@ void RunSteps(ChildCtx& c, const Step* steps, size_t n) {
   }
 }
 
-// PATH lookup with the sandbox's PATH (execvpe would use ours).
-[[noreturn]] void ExecCommand(const SandboxPlan& plan, int report_fd) {
-  std::vector<std::string> env_strings;
+// What the command's process needs, prepared before it is created: it shares the init's memory
+// until its execve (CLONE_VM | CLONE_VFORK) and makes only system calls.
+struct ExecArgs {
+  std::vector<std::string> strings;
+  std::vector<char*> argv, envp;
+  std::vector<std::string> candidates;  // PATH lookup with the sandbox's PATH (execvpe would use ours)
+  bool inject_failure = false;
+  int injected_errno = 0;
+  int err = 0;  // written by the command's process when every execve failed
+};
+
+ExecArgs PrepareExec(const SandboxPlan& plan, const RunOptions& options) {
+  ExecArgs a;
   std::string path = "/usr/bin:/bin";
+  a.strings.reserve(plan.env.size() + plan.argv.size());
   for (const auto& [k, v] : plan.env) {
-    env_strings.push_back(k + "=" + v);
+    a.strings.push_back(k + "=" + v);
     if (k == "PATH") path = v;
   }
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = plan.argv;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int err = ENOENT;
-  if (args[0].find('/') != std::string::npos) {
-    execve(args[0].c_str(), argv.data(), envp.data());
-    err = errno;
+  size_t env_count = a.strings.size();
+  for (const auto& arg : plan.argv) a.strings.push_back(arg);
+  for (size_t i = 0; i < env_count; ++i) a.envp.push_back(a.strings[i].data());
+  a.envp.push_back(nullptr);
+  for (size_t i = env_count; i < a.strings.size(); ++i) a.argv.push_back(a.strings[i].data());
+  a.argv.push_back(nullptr);
+  const std::string& cmd = plan.argv[0];
+  if (cmd.find('/') != std::string::npos) {
+    a.candidates.push_back(cmd);
   } else {
-    for (const auto& dir : Split(path, ':', true)) {
-      std::string candidate = dir + "/" + args[0];
-      execve(candidate.c_str(), argv.data(), envp.data());
-      if (errno != ENOENT && errno != ENOTDIR) err = errno;  // like execvp: remember EACCES
-    }
+    for (const auto& dir : Split(path, ':', true)) a.candidates.push_back(dir + "/" + cmd);
   }
-  (void)!write(report_fd, &err, sizeof err);
+  a.inject_failure = options.fail_step == "exec.execve";
+  a.injected_errno = options.fail_errno;
+  return a;
+}
+
+int ExecCommand(void* arg) {
+  auto* a = static_cast<ExecArgs*>(arg);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  umask(077);
+  if (a->inject_failure) {
+    a->err = a->injected_errno;
+    _exit(126);
+  }
+  int err = ENOENT;
+  for (const auto& candidate : a->candidates) {
+    execve(candidate.c_str(), a->argv.data(), a->envp.data());
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;  // like execvp: remember EACCES
+  }
+  a->err = err;
   _exit(err == ENOENT ? 127 : 126);
 }
 
-// Starts the command and waits for its exec: EOF on the close-on-exec pipe means it succeeded.
+// Starts the command; the vfork-style clone returns once it has exec'd (or failed to).
 pid_t StartCommand(ChildCtx& c) {
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    channel::Message m{channel::Type::kError};
-    m.status = LayerErrno(Layer::kExec, "pipe2", "", errno, "raise the open-file limit");
-    (void)channel::Send(c.channel, m);
-    _exit(kInitFailedExit);
-  }
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(pipe_fds[0]);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    umask(077);
-    Status s = InjectedFault(*c.options, "exec.execve", Layer::kExec);
-    if (!s.ok()) {
-      int err = c.options->fail_errno;
-      (void)!write(pipe_fds[1], &err, sizeof err);
-      _exit(126);
-    }
-    ExecCommand(*c.plan, pipe_fds[1]);
-  }
-  close(pipe_fds[1]);
+  alignas(16) static char stack[64 * 1024];
+  ExecArgs args = PrepareExec(*c.plan, *c.options);
+  pid_t pid = clone(ExecCommand, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   if (pid < 0) {
     channel::Message m{channel::Type::kError};
-    m.status = LayerErrno(Layer::kExec, "fork", "", errno, "raise the sandbox's pids limit");
+    m.status = LayerErrno(Layer::kExec, "clone(CLONE_VFORK)", "", errno, "raise the sandbox's pids limit");
     (void)channel::Send(c.channel, m);
     _exit(kInitFailedExit);
   }
-  int err = 0;
-  ssize_t n;
-  while ((n = read(pipe_fds[0], &err, sizeof err)) < 0 && errno == EINTR) {
-  }
-  close(pipe_fds[0]);
-  if (n == static_cast<ssize_t>(sizeof err)) {
+  if (args.err != 0) {
     channel::Message m{channel::Type::kError};
-    m.status = LayerErrno(Layer::kExec, "execve", c.plan->argv[0], err,
-                          err == ENOENT
-                              ? "the command is not on the sandbox's PATH or not inside the sandbox; use an "
-                                "absolute path under a bound directory"
-                              : "make the command executable by the sandbox user");
+    m.status =
+        LayerErrno(Layer::kExec, "execve", c.plan->argv[0], args.err,
+                   args.err == ENOENT ? "the command is not on the sandbox's PATH or not inside the sandbox; "
+                                        "use an absolute path under a bound directory"
+                                      : "make the command executable by the sandbox user");
     (void)channel::Send(c.channel, m);
     int status;
     waitpid(pid, &status, 0);
-    _exit(err == ENOENT ? 127 : 126);
+    _exit(args.err == ENOENT ? 127 : 126);
   }
   channel::Message m{channel::Type::kRunning};
   m.value = pid;
@@ -432,9 +430,10 @@ std::vector<ChecklistStep> ChildChecklist() {
 }
 
 std::vector<ChecklistStep> CommandChecklist() {
-  return {{"exec.fork", "init", Layer::kExec, "fork the command; the init stays pid 1 and reaps"},
-          {"exec.execve", "command", Layer::kExec,
-           "unblock signals, umask 077, execve with the plan's environment (no setsid: keeps the terminal)"}};
+  return {
+      {"exec.fork", "init", Layer::kExec, "start the command (vfork-style); the init stays pid 1 and reaps"},
+      {"exec.execve", "command", Layer::kExec,
+       "unblock signals, umask 077, execve with the plan's environment (no setsid: keeps the terminal)"}};
 }
 
 void ChildMain(ChildCtx& c) {
@@ -453,7 +452,12 @@ void ChildMain(ChildCtx& c) {
   auto go = channel::Recv(c.channel);
   if (!go.ok() || go->type != channel::Type::kGo) _exit(kInitFailedExit);  // the supervisor gave up
   size_t next = 0;
-  if (go->value == 1 && !go->fds.empty()) c.netns_fd = go->fds[next++];
+  if ((go->value & kGoHasNetns) != 0 && next < go->fds.size()) c.netns_fd = go->fds[next++];
+  if ((go->value & kGoHasUserns) != 0 && next < go->fds.size()) {
+    c.userns_fd = go->fds[next++];
+  } else {
+    c.degraded.insert(Layer::kUserns);  // the supervisor reported it (--allow-degraded userns)
+  }
   for (; next < go->fds.size(); ++next) c.cgroup_fds.push_back(go->fds[next]);
   if (go->text.size() % sizeof(sock_filter) == 0) {
     c.seccomp.resize(go->text.size() / sizeof(sock_filter));

@@ -23,6 +23,7 @@
 #include "sandbox/channel.h"
 #include "sandbox/launcher_internal.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/userns.h"
 
 namespace cloudcoop::sandbox {
 namespace internal {
@@ -159,7 +160,7 @@ Status CreateCgroup(ParentCtx& c) {
   CC_RETURN_IF_ERROR(c.cgroup->PrepareInParent({c.plan->cpus, c.plan->memory_bytes, c.plan->pids}));
   // The init joins by itself (see SelfJoinFiles); it can no longer open cgroupfs paths by then.
   for (const auto& path : c.cgroup->SelfJoinFiles()) {
-    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    UniqueFd fd(open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (!fd.valid()) return LayerErrno(Layer::kCgroup, "open", path, errno, "check the cgroup filesystem");
     c.cgroup_join_fds.push_back(std::move(fd));
   }
@@ -187,13 +188,22 @@ Status PrepareNet(ParentCtx& c) {
 }
 Status ConfigureNet(ParentCtx& c) { return netns::ConfigureFromParent(c.net, c.child); }
 
-// go carries: value 1 when the first fd is the network namespace; then the cgroup self-join fds;
+// go carries: the network and user namespaces (flagged in value), then the cgroup self-join fds;
 // the seccomp program as text.
+Status PrepareUserns(ParentCtx& c) {
+  CC_ASSIGN_OR_RETURN(c.userns, userns::PrepareInParent(c.lease.uid, c.lease.gid));
+  return OkStatus();
+}
+
 Status Go(ParentCtx& c) {
   channel::Message go{channel::Type::kGo};
   if (c.net.netns.valid()) {
-    go.value = 1;
+    go.value |= kGoHasNetns;
     go.fds.push_back(c.net.netns.get());
+  }
+  if (c.userns.valid()) {
+    go.value |= kGoHasUserns;
+    go.fds.push_back(c.userns.get());
   }
   for (const auto& fd : c.cgroup_join_fds) go.fds.push_back(fd.get());
   go.text.assign(reinterpret_cast<const char*>(c.seccomp.data()), c.seccomp.size() * sizeof(sock_filter));
@@ -213,7 +223,8 @@ const Step kBeforeClone[] = {
     {{"supervisor.signals", "supervisor", Layer::kSupervisor, "block the forwarded signals into a signalfd"},
      BlockSignals},
     {{"pidns.clone", "supervisor", Layer::kPidns,
-      "clone3 the init into new mount, pid, ipc and uts namespaces (with a pidfd); it starts on the mounts at once"},
+      "clone3 the init into new mount, pid, ipc and uts namespaces (with a pidfd); it starts on the mounts "
+      "at once"},
      Clone},
 };
 
@@ -222,9 +233,14 @@ const Step kAfterClone[] = {
     {{"netns.prepare", "supervisor", Layer::kNetns,
       "create the network namespace (none: loopback up via ioctl; host: none needed)"},
      PrepareNet},
-    {{"netns.configure", "supervisor", Layer::kNetns, "the mode's setup that needs the init (egress)"}, ConfigureNet},
+    {{"netns.configure", "supervisor", Layer::kNetns, "the mode's setup that needs the init (egress)"},
+     ConfigureNet},
+    {{"userns.prepare", "supervisor", Layer::kUserns,
+      "create the sandbox's user namespace and write \"uid uid 1\" to its uid_map and gid_map"},
+     PrepareUserns},
     {{"cgroup.create", "supervisor", Layer::kCgroup,
-      "create <cgroupfs>/<parent>/<name>, write cpu, memory (+swap) and pids limits, read them back; open its "
+      "create <cgroupfs>/<parent>/<name>, write cpu, memory (+swap) and pids limits, read them back; open "
+      "its "
       "join files for the init"},
      CreateCgroup},
     {{"state.claim", "supervisor", Layer::kState,
@@ -232,13 +248,17 @@ const Step kAfterClone[] = {
      Claim},
     {{"seccomp.compile", "supervisor", Layer::kSeccomp, "compile the system-call filter (once per process)"},
      CompileSeccomp},
-    {{"mountns.outside", "supervisor", Layer::kMountns, "read back from /proc: the init's mount namespace is new"},
+    {{"mountns.outside", "supervisor", Layer::kMountns,
+      "read back from /proc: the init's mount namespace is new"},
      OutsideMnt},
-    {{"pidns.outside", "supervisor", Layer::kPidns, "read back from /proc: the init's pid namespace is new"}, OutsidePid},
-    {{"ipcns.outside", "supervisor", Layer::kIpcns, "read back from /proc: the init's ipc namespace is new"}, OutsideIpc},
-    {{"utsns.outside", "supervisor", Layer::kUtsns, "read back from /proc: the init's uts namespace is new"}, OutsideUts},
+    {{"pidns.outside", "supervisor", Layer::kPidns, "read back from /proc: the init's pid namespace is new"},
+     OutsidePid},
+    {{"ipcns.outside", "supervisor", Layer::kIpcns, "read back from /proc: the init's ipc namespace is new"},
+     OutsideIpc},
+    {{"utsns.outside", "supervisor", Layer::kUtsns, "read back from /proc: the init's uts namespace is new"},
+     OutsideUts},
     {{"supervisor.go", "supervisor", Layer::kSupervisor,
-      "send go (network namespace, cgroup join files, seccomp program) to the init"},
+      "send go (network and user namespaces, cgroup join files, seccomp program) to the init"},
      Go},
 };
 
@@ -264,6 +284,17 @@ Status RunSteps(ParentCtx& c, const Step* steps, size_t n) {
     if (c.options->on_degraded) c.options->on_degraded(text);
   }
   return OkStatus();
+}
+
+// PF_EXITING (field 9 of /proc/<pid>/stat), a zombie, or gone.
+bool InitExiting(pid_t pid) {
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.ok()) return true;
+  auto fields = Split(std::string_view(*stat).substr(stat->rfind(')') + 2), ' ', true);
+  if (fields.size() < 7) return true;
+  constexpr unsigned long kPfExiting = 0x4;
+  return fields[0] == "Z" || fields[0] == "X" ||
+         (std::strtoul(fields[6].c_str(), nullptr, 10) & kPfExiting) != 0;
 }
 
 // An init that failed sent its error before exiting, so it is already queued on the channel.
@@ -343,9 +374,7 @@ std::vector<ChecklistStep> ParentChecklistAfterClone() {
   std::vector<ChecklistStep> out;
   for (const auto& s : kAfterClone) out.push_back(s.info);
   out.push_back({"cgroup.outside", "supervisor", Layer::kCgroup,
-                 "read back from cgroup.procs: the init joined the sandbox's group (in every hierarchy)"});
-  out.push_back({"userns.maps", "supervisor", Layer::kUserns,
-                 "when the init has entered its user namespace: write \"uid uid 1\" to uid_map and gid_map"});
+                 "once the command runs, read back from cgroup.procs: the init is in the sandbox's group"});
   out.push_back(
       {"state.running", "supervisor", Layer::kState,
        "the command runs: record it; then reap, forward signals, and on exit kill and remove the cgroup"});
@@ -363,13 +392,11 @@ const std::vector<ChecklistStep>& Checklist() {
     std::vector<ChecklistStep> after = internal::ParentChecklistAfterClone();
     size_t i = 0;
     for (; i < child.size() && child[i].id != "supervisor.wait-go"; ++i) ordered.push_back(child[i]);
-    for (size_t k = 0; k + 3 < after.size(); ++k) ordered.push_back(after[k]);
-    for (; i < child.size() && child[i].id != "caps.bounding"; ++i) ordered.push_back(child[i]);
-    ordered.push_back(after[after.size() - 3]);  // cgroup.outside, when the init reports userns.apply
-    ordered.push_back(after[after.size() - 2]);  // userns.maps
+    for (size_t k = 0; k + 2 < after.size(); ++k) ordered.push_back(after[k]);
     for (; i < child.size(); ++i) ordered.push_back(child[i]);
     for (const auto& s : internal::CommandChecklist()) ordered.push_back(s);
-    ordered.push_back(after.back());
+    ordered.push_back(after[after.size() - 2]);  // cgroup.outside
+    ordered.push_back(after.back());             // state.running
     return ordered;
   }();
   return steps;
@@ -395,6 +422,16 @@ StatusOr<RunResult> RunSandbox(const SandboxPlan& plan, const RunOptions& option
     if (!s.ok()) s = PreferInitError(ctx, s);
   }
   if (s.ok()) s = AwaitLaunch(ctx);
+  if (s.ok() && ctx.cgroup != nullptr && !ctx.degraded.count(Layer::kCgroup)) {
+    s = InjectedFault(options, "cgroup.outside", Layer::kCgroup);
+    // The init read its membership back itself before starting the command; this second, outside
+    // read-back cannot see an init that is already exiting (a command that exits at once takes it
+    // along, and an exiting task leaves its cgroup), so only a live init counts.
+    if (s.ok()) {
+      s = cgroup::VerifyProcCgroup(*ctx.cgroup, ctx.child);
+      if (!s.ok() && InitExiting(ctx.child)) s = OkStatus();
+    }
+  }
   bool launched = s.ok();
   if (launched) {
     for (const auto& d : ctx.result.degraded) ctx.record.degraded.push_back(d);

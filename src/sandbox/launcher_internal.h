@@ -24,6 +24,10 @@ namespace cloudcoop::sandbox::internal {
 // Exit status of a sandbox init that reported a failed step on the channel.
 inline constexpr int kInitFailedExit = 125;
 
+// kGo's value: which namespace handles lead its descriptors (then come the cgroup join files).
+inline constexpr int kGoHasNetns = 1;
+inline constexpr int kGoHasUserns = 2;
+
 // Signals the supervisor forwards (when another process sent them) and the init relays to the
 // command. Terminal-generated ones reach the command directly and are not forwarded twice.
 const std::vector<int>& ForwardedSignals();
@@ -40,6 +44,7 @@ struct ChildCtx {
   // Received with kGo.
   std::vector<sock_filter> seccomp;
   int netns_fd = -1;
+  int userns_fd = -1;
   std::vector<int> cgroup_fds;  // the group's self-join files (cgroup::Cgroup::SelfJoinFiles)
   int signal_fd = -1;
   bool in_userns = false;
@@ -74,6 +79,7 @@ struct ParentCtx {
   UniqueFd pidfd;
   std::unique_ptr<cgroup::Cgroup> cgroup;
   netns::Setup net;
+  UniqueFd userns;
   std::set<Layer> degraded;
   ChildCtx child_ctx;
   // Filled in by the wait loop.

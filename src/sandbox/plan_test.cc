@@ -388,24 +388,27 @@ TEST(ChecklistTest, LockDownStepsRunInTheSafeOrder) {
   EXPECT_LT(pos("cgroup.join"), pos("exec.fork")) << "in the cgroup before anything forks";
   EXPECT_LT(pos("cgroup.join"), pos("cgroup.namespace"));
   EXPECT_LT(pos("mountns.apply"), pos("userns.apply")) << "mounts need the host's root";
-  EXPECT_LT(pos("userns.apply"), pos("userns.maps"));
-  EXPECT_LT(pos("userns.maps"), pos("userns.switch"));
+  EXPECT_LT(pos("userns.prepare"), pos("supervisor.go"))
+      << "the namespace is mapped before the init enters it";
+  EXPECT_LT(pos("supervisor.go"), pos("userns.apply"));
   EXPECT_LT(pos("userns.apply"), pos("caps.bounding"))
       << "entering a user namespace refills the bounding set";
-  EXPECT_LT(pos("caps.bounding"), pos("userns.switch")) << "dropping the bounding set needs CAP_SETPCAP";
-  EXPECT_LT(pos("rlimits.apply"), pos("userns.switch"));
-  EXPECT_LT(pos("userns.switch"), pos("pidns.rearm")) << "a uid change clears the death signal";
-  EXPECT_LT(pos("userns.switch"), pos("caps.verify"));
+  EXPECT_LT(pos("caps.bounding"), pos("ids.switch")) << "dropping the bounding set needs CAP_SETPCAP";
+  EXPECT_LT(pos("rlimits.apply"), pos("ids.switch"));
+  EXPECT_LT(pos("ids.switch"), pos("pidns.rearm")) << "a uid change clears the death signal";
+  EXPECT_LT(pos("ids.switch"), pos("caps.verify"));
   EXPECT_LT(pos("no_new_privs.apply"), pos("landlock.apply"));
   EXPECT_LT(pos("landlock.apply"), pos("seccomp.apply"));
   EXPECT_LT(pos("seccomp.apply"), pos("exec.fork")) << "the command inherits the filter";
   EXPECT_LT(pos("pidns.dumpable"), pos("exec.fork"));
   EXPECT_LT(pos("exec.fds"), pos("exec.fork"));
-  for (const char* verify :
-       {"mountns.verify", "utsns.verify", "rlimits.verify", "caps.verify", "userns.verify",
-        "no_new_privs.verify", "landlock.verify", "seccomp.verify", "netns.verify"}) {
+  for (const char* verify : {"mountns.verify", "utsns.verify", "rlimits.verify", "caps.verify", "ids.verify",
+                             "no_new_privs.verify", "landlock.verify", "seccomp.verify", "netns.verify"}) {
     std::string apply(verify);
-    apply.replace(apply.find(".verify"), 7, apply.rfind("caps", 0) == 0 ? ".clear" : ".apply");
+    apply.replace(apply.find(".verify"), 7,
+                  apply.rfind("caps", 0) == 0  ? ".clear"
+                  : apply.rfind("ids", 0) == 0 ? ".switch"
+                                               : ".apply");
     EXPECT_LT(pos(apply), pos(verify)) << verify << " reads back " << apply;
   }
 }

@@ -4,8 +4,8 @@
 // auditing adds the seccomp notification fd to this set and answers SECCOMP_IOCTL_NOTIF_RECV there.
 #include <malloc.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -102,25 +102,6 @@ Status AwaitLaunch(ParentCtx& ctx) {
         ctx.result.degraded.push_back(msg->text);
         if (ctx.options->on_degraded) ctx.options->on_degraded(msg->text);
         break;
-      case channel::Type::kUsernsReady: {
-        // The init joined its cgroup (cgroup.join) before entering its user namespace.
-        Status s;
-        if (ctx.cgroup != nullptr && !ctx.degraded.count(Layer::kCgroup)) {
-          s = InjectedFault(*ctx.options, "cgroup.outside", Layer::kCgroup);
-          if (s.ok()) s = ctx.cgroup->VerifyMember(ctx.child);
-        }
-        if (s.ok()) s = InjectedFault(*ctx.options, "userns.maps", Layer::kUserns);
-        if (s.ok()) s = userns::WriteMapsFromParent(ctx.child, ctx.lease.uid, ctx.lease.gid);
-        if (!s.ok()) {
-          channel::Message m{channel::Type::kError};
-          m.status = s;
-          (void)channel::Send(ctx.channel.get(), m);
-          KillAndReapInit(ctx);
-          return s;
-        }
-        CC_RETURN_IF_ERROR(channel::Send(ctx.channel.get(), {channel::Type::kIdMapsWritten}));
-        break;
-      }
       case channel::Type::kRunning: return OkStatus();
       case channel::Type::kError: ReapInit(ctx); return msg->status;
       default:
@@ -143,12 +124,13 @@ void ReleaseStartupPages() {
   uintptr_t start = 0, end = 0;
   bool candidate = false;
   auto flush = [&](bool clean) {
-    if (candidate && clean && end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+    if (candidate && clean && end > start)
+      madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
     candidate = false;
   };
   for (const auto& line : Split(*smaps, '\n', true)) {
-    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
-        line.find(' ') > line.find('-')) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
+        line.find('-') != std::string::npos && line.find(' ') > line.find('-')) {
       // "start-end perms offset dev inode path"
       auto f = Split(line, ' ', true);
       candidate = f.size() >= 6 && (f[1] == "r-xp" || f[1] == "r--p") && !f[5].empty() && f[5][0] == '/';
