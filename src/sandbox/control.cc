@@ -6,6 +6,7 @@
 
 #include "core/files.h"
 #include "sandbox/ids.h"
+#include "sandbox/plan.h"
 #include "sandbox/layers.h"
 
 namespace cloudcoop::sandbox {
@@ -23,13 +24,6 @@ StatusOr<std::unique_ptr<cgroup::Cgroup>> GroupOf(const state::RunningRecord& r)
                       "sandbox " + r.name + " has an unusable cgroup record", "run `cloudcoop sandbox gc`");
   }
   return group;
-}
-
-bool StillExists(const state::RunningRecord& r) {
-  for (const auto& [c, dir] : r.cgroup_paths) {
-    if (IsDirectory(dir)) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -102,12 +96,21 @@ StatusOr<StaleReport> CollectStale(const std::string& state_dir) {
   CC_ASSIGN_OR_RETURN(std::vector<state::RunningRecord> records, state::List(state_dir));
   for (const auto& r : records) {
     if (state::SupervisorAlive(r)) continue;
-    if (r.cgroup_version != 0 && StillExists(r)) {
-      auto group = cgroup::OpenFromPaths(r.cgroup_version, r.cgroup_paths);
-      if (group != nullptr) {
-        Status s = group->CleanupInParent();
-        if (!s.ok()) return s;
+    std::unique_ptr<cgroup::Cgroup> group;
+    if (r.cgroup_version != 0) {
+      group = cgroup::OpenFromPaths(r.cgroup_version, r.cgroup_paths);
+    } else {
+      // Killed before it recorded its cgroup: where the plan says it would be.
+      auto plan = PlanFromJson(r.plan_json);
+      auto layout = plan.ok() ? cgroup::DetectLayout(plan->cgroup_root) : StatusOr<cgroup::Layout>(plan.status());
+      if (layout.ok()) {
+        auto where = cgroup::Open(*layout, plan->cgroup_parent.empty() ? "cloudcoop" : plan->cgroup_parent, r.name);
+        group = cgroup::OpenFromPaths(where->version(), where->Paths());
       }
+    }
+    if (group != nullptr) {
+      Status s = group->CleanupInParent();
+      if (!s.ok()) return s;
     }
     state::Remove(state_dir, r.name);
     report.records.push_back(r.name);

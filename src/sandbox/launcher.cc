@@ -83,10 +83,6 @@ Status Claim(ParentCtx& c) {
   r.net = std::string(NetModeName(c.plan->net));
   c.plan_json = PlanToJson(*c.plan);
   r.plan_json = c.plan_json;
-  if (c.cgroup != nullptr && !c.degraded.count(Layer::kCgroup)) {
-    r.cgroup_version = c.cgroup->version();
-    r.cgroup_paths = c.cgroup->Paths();
-  }
   CC_RETURN_IF_ERROR(state::ClaimInParent(c.plan->state_dir, r));
   c.record_claimed = true;
   return OkStatus();
@@ -157,6 +153,8 @@ Status Clone(ParentCtx& c) {
 Status CreateCgroup(ParentCtx& c) {
   CC_ASSIGN_OR_RETURN(cgroup::Layout layout, cgroup::DetectLayout(c.plan->cgroup_root));
   c.cgroup = cgroup::Open(layout, c.plan->cgroup_parent, c.plan->name);
+  c.record.cgroup_version = c.cgroup->version();
+  c.record.cgroup_paths = c.cgroup->Paths();
   CC_RETURN_IF_ERROR(c.cgroup->PrepareInParent({c.plan->cpus, c.plan->memory_bytes, c.plan->pids}));
   // The init joins by itself (see SelfJoinFiles); it can no longer open cgroupfs paths by then.
   for (const auto& path : c.cgroup->SelfJoinFiles()) {
@@ -228,8 +226,12 @@ const Step kBeforeClone[] = {
      Clone},
 };
 
-// These run while the init builds its root.
+// These run while the init builds its root. The claim comes first: it is what makes a name unique,
+// and everything named after the sandbox (its cgroup) is made only once the name is ours.
 const Step kAfterClone[] = {
+    {{"state.claim", "supervisor", Layer::kState,
+      "claim the running record (the name is unique among live sandboxes)"},
+     Claim},
     {{"netns.prepare", "supervisor", Layer::kNetns,
       "create the network namespace (none: loopback up via ioctl; host: none needed)"},
      PrepareNet},
@@ -243,9 +245,6 @@ const Step kAfterClone[] = {
       "its "
       "join files for the init"},
      CreateCgroup},
-    {{"state.claim", "supervisor", Layer::kState,
-      "claim the running record (the name is unique among live sandboxes)"},
-     Claim},
     {{"seccomp.compile", "supervisor", Layer::kSeccomp, "compile the system-call filter (once per process)"},
      CompileSeccomp},
     {{"mountns.outside", "supervisor", Layer::kMountns,

@@ -166,6 +166,20 @@ TEST(StateTest, AStaleRecordIsTakenOver) {
   EXPECT_TRUE(state::List(tmp.path())->empty());
 }
 
+TEST(StateTest, ARecordStillBeingWrittenIsNotTakenOver) {
+  TempDir tmp;
+  state::RunningRecord r;
+  r.name = "agent-1";
+  r.supervisor_pid = getpid();
+  r.supervisor_start_ticks = state::ProcessStartTicks(getpid());
+  ASSERT_TRUE(MakeDirs(state::RunningDir(tmp.path())).ok());
+  // Another start created the record a moment ago and has not written it yet.
+  ASSERT_TRUE(WriteFileAtomic(state::RecordPath(tmp.path(), "agent-1"), "{\"na").ok());
+  Status s = state::ClaimInParent(tmp.path(), r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+}
+
 TEST(ChannelTest, MessagesAndDescriptorsCrossTheSocket) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -126,27 +128,34 @@ Status ClaimInParent(const std::string& state_dir, const RunningRecord& record) 
     return LayerError(Layer::kState, s.code(), "create " + dir + ": " + s.message(),
                       "run as root, or set CLOUDCOOP_STATE_DIR to a writable directory");
   }
-  // Serialise claims so two launches of one name cannot both see "stale".
+  std::string path = RecordPath(state_dir, record.name);
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.valid()) {
+    // A new file nobody else writes: fill it in place (readers skip a record that does not parse yet).
+    Status w = WriteAll(fd.get(), ToJson(record), path);
+    if (!w.ok()) {
+      unlink(path.c_str());
+      return LayerError(Layer::kState, w.code(), w.message(), "check disk space");
+    }
+    return OkStatus();
+  }
+  if (errno != EEXIST) return LayerErrno(Layer::kState, "open", path, errno, "check the state directory's permissions");
+  // Taken: by a live sandbox, or left by a killed supervisor. Serialise the takeover so two launches
+  // of one name cannot both see "stale".
   std::string lock_path = JoinPath(dir, ".lock");
   UniqueFd lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!lock.valid() || flock(lock.get(), LOCK_EX) != 0) {
     return LayerErrno(Layer::kState, "flock", lock_path, errno, "check the state directory's permissions");
   }
-  std::string path = RecordPath(state_dir, record.name);
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0 && errno == EEXIST) {
-    auto old = Read(path);
-    if (old.ok() && SupervisorAlive(*old)) {
-      return LayerError(Layer::kState, StatusCode::kAlreadyExists,
-                        "a sandbox named \"" + record.name + "\" is already running (supervisor pid " +
-                            std::to_string(old->supervisor_pid) + ")",
-                        "pick another --name, or stop the running one");
-    }
-    // Stale (its supervisor was killed): take the name over.
-  } else if (fd < 0) {
-    return LayerErrno(Layer::kState, "open", path, errno, "check the state directory's permissions");
-  } else {
-    close(fd);
+  auto old = Read(path);
+  // A record that does not parse yet is being written by a start that has just claimed the name.
+  struct stat st;
+  bool fresh = stat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime < 10;
+  if ((old.ok() && SupervisorAlive(*old)) || (!old.ok() && fresh)) {
+    return LayerError(Layer::kState, StatusCode::kAlreadyExists,
+                      "a sandbox named \"" + record.name + "\" is already running (supervisor pid " +
+                          std::to_string(old->supervisor_pid) + ")",
+                      "pick another --name, or stop the running one");
   }
   return WriteRuntimeFile(path, ToJson(record));
 }

@@ -113,47 +113,43 @@ Status AwaitLaunch(ParentCtx& ctx) {
   }
 }
 
-// An idle supervisor per agent should cost little. Once the command runs, the start-up code
-// (config parsing, plan building, the mount and seccomp code) is dead weight in the supervisor's
-// resident set: hand back the pages of read-only file mappings that hold no private (modified) page.
-// They stay in the page cache and fault back in if ever used again; nothing else changes.
+// An idle supervisor per agent should cost little. Once the command has run for a while, the
+// start-up code (config parsing, plan building, the mount and seccomp code) is dead weight in the
+// supervisor's resident set: hand back the pages of its executable file mappings (never written, so
+// dropping them loses nothing; they stay in the page cache and fault back in if ever used again)
+// and trim the heap. Short-lived sandboxes never pay for it.
+constexpr int kIdleBeforeTrimMs = 2000;
+
 void ReleaseStartupPages() {
   malloc_trim(0);
-  auto smaps = ReadFile("/proc/self/smaps");
-  if (!smaps.ok()) return;
-  uintptr_t start = 0, end = 0;
-  bool candidate = false;
-  auto flush = [&](bool clean) {
-    if (candidate && clean && end > start)
-      madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
-    candidate = false;
-  };
-  for (const auto& line : Split(*smaps, '\n', true)) {
-    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
-        line.find('-') != std::string::npos && line.find(' ') > line.find('-')) {
-      // "start-end perms offset dev inode path"
-      auto f = Split(line, ' ', true);
-      candidate = f.size() >= 6 && (f[1] == "r-xp" || f[1] == "r--p") && !f[5].empty() && f[5][0] == '/';
-      start = std::strtoull(f[0].c_str(), nullptr, 16);
-      end = std::strtoull(f[0].substr(f[0].find('-') + 1).c_str(), nullptr, 16);
-    } else if (StartsWith(line, "Anonymous:")) {
-      auto f = Split(line, ' ', true);
-      flush(f.size() >= 2 && f[1] == "0");
-    }
+  auto maps = ReadFile("/proc/self/maps");
+  if (!maps.ok()) return;
+  for (const auto& line : Split(*maps, '\n', true)) {
+    // "start-end perms offset dev inode path"
+    auto f = Split(line, ' ', true);
+    if (f.size() < 6 || f[1] != "r-xp" || f[5].empty() || f[5][0] != '/') continue;
+    uintptr_t start = std::strtoull(f[0].c_str(), nullptr, 16);
+    uintptr_t end = std::strtoull(f[0].substr(f[0].find('-') + 1).c_str(), nullptr, 16);
+    if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
   }
 }
 
 void Supervise(ParentCtx& ctx) {
-  ReleaseStartupPages();
   bool channel_open = true;
+  bool trimmed = false;
   int64_t hangup_deadline = -1;
   while (ctx.child > 0) {
     pollfd fds[3] = {{ctx.pidfd.get(), POLLIN, 0},
                      {ctx.signal_fd.get(), POLLIN, 0},
                      {channel_open ? ctx.channel.get() : -1, POLLIN, 0}};
-    int timeout = -1;
+    int timeout = trimmed ? -1 : kIdleBeforeTrimMs;
     if (hangup_deadline >= 0) timeout = static_cast<int>(std::max<int64_t>(0, hangup_deadline - NowMs()));
     int n = poll(fds, 3, timeout);
+    if (n == 0 && hangup_deadline < 0) {
+      ReleaseStartupPages();
+      trimmed = true;
+      continue;
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       CC_LOG_ERROR("sandbox %s: poll failed (%s); killing it", ctx.plan->name.c_str(), strerror(errno));
