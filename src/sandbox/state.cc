@@ -152,9 +152,9 @@ Status ClaimInParent(const std::string& state_dir, const RunningRecord& record) 
   struct stat st;
   bool fresh = stat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime < 10;
   if ((old.ok() && SupervisorAlive(*old)) || (!old.ok() && fresh)) {
+    std::string who = old.ok() ? " (supervisor pid " + std::to_string(old->supervisor_pid) + ")" : " (starting)";
     return LayerError(Layer::kState, StatusCode::kAlreadyExists,
-                      "a sandbox named \"" + record.name + "\" is already running (supervisor pid " +
-                          std::to_string(old->supervisor_pid) + ")",
+                      "a sandbox named \"" + record.name + "\" is already running" + who,
                       "pick another --name, or stop the running one");
   }
   return WriteRuntimeFile(path, ToJson(record));
