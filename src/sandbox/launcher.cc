@@ -341,7 +341,7 @@ void WriteExitFile(const ParentCtx& c, bool launched, const Status& error) {
 // Undoes everything, in reverse, whatever happened.
 void Cleanup(ParentCtx& c, bool launched, const Status& error) {
   if (c.child > 0) KillAndReapInit(c);
-  if (c.cgroup != nullptr && launched) {
+  if (c.cgroup != nullptr && launched && (c.options->collect_usage || !c.plan->exit_status_file.empty())) {
     auto usage = c.cgroup->ReadUsage();
     if (usage.ok()) {
       c.result.usage = *usage;

@@ -39,6 +39,9 @@ struct RunOptions {
   std::function<void(const std::string&)> on_degraded;
   // Called once the command is running (exec succeeded), with the sandbox's running record name.
   std::function<void()> on_running;
+  // Read the cgroup's final counters into RunResult::usage (always done when the plan has an exit
+  // status file).
+  bool collect_usage = false;
   // Fault injection for tests: the step with this id fails with `fail_errno` as if its system
   // call had. Never set by the CLI.
   std::string fail_step;
