@@ -14,7 +14,7 @@ runs=${2:-200}
 bin=$build/src/cloudcoop
 export_bpf=$build/bench/cloudcoop_seccomp_export
 [[ $(id -u) -eq 0 ]] || { echo "bench_sandbox.sh: needs root" >&2; exit 2; }
-for tool in hyperfine unshare bwrap runc cgexec python3; do
+for tool in hyperfine unshare bwrap runc cgexec python3 perf; do
   command -v "$tool" >/dev/null || { echo "bench_sandbox.sh: $tool is missing (scripts/install-deps)" >&2; exit 2; }
 done
 [[ -x $bin && -x $export_bpf ]] || { echo "bench_sandbox.sh: build $build first (cloudcoop, cloudcoop_seccomp_export)" >&2; exit 2; }
@@ -109,14 +109,26 @@ print(f"targets: bwrap/cloudcoop = {ratio('bwrap', 'cloudcoop --net none'):.2f} 
       f"p50 = {base*1e3:.2f} ms (< 5)")
 PY
 
-echo "== idle supervisor"
+# CPU time of the whole process tree (task-clock), which a busy host distorts far less than wall time.
+echo "== CPU per start (perf stat -r 50 -e task-clock, whole process tree)"
+echo "| Command | CPU | context switches |"
+echo "|---|---|---|"
+for ((i = 0; i < ${#commands[@]}; i += 3)); do
+  name=${commands[i+1]}
+  cmd=${commands[i+2]}
+  line=$(perf stat -r 50 -x, -e task-clock,context-switches bash -c "$cmd" 2>&1 >/dev/null | grep -E 'task-clock|context-switches' | cut -d, -f1 | paste -sd' ')
+  read -r cpu cs <<<"$line"
+  printf '| %s | %.2f ms | %.0f |\n' "$name" "$cpu" "$cs"
+done
+
+echo "== idle supervisor (2.5 s after start: it trims itself after 2 s idle)"
 "$bin" sandbox run --net none --name "bench-idle-$$" -- sleep 30 &
 sup=$!
 for _ in $(seq 100); do
   [[ -f $CLOUDCOOP_STATE_DIR/sandbox/running/bench-idle-$$.json ]] && grep -q '"running"' "$CLOUDCOOP_STATE_DIR/sandbox/running/bench-idle-$$.json" && break
   sleep 0.05
 done
-sleep 0.2
+sleep 2.5
 grep -E 'VmRSS|RssAnon|RssFile' "/proc/$sup/status" | tr -s ' \t' ' ' | tr '\n' ';'
 echo
 kill -TERM "$sup"; wait "$sup" || true
