@@ -3,7 +3,6 @@
 #include "audit/checks.h"
 #include "cloud/gcp/gcp_checks.h"
 #include "core/paths.h"
-
 #include "sandbox/checks.h"
 
 namespace cloudcoop::cli {
