@@ -131,11 +131,17 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
   } else {
     CC_ASSIGN_OR_RETURN(std::set<uint32_t> used, UsedUids(state_dir));
     for (uint64_t uid = base; uid < static_cast<uint64_t>(base) + count; ++uid) {
-      if (used.count(static_cast<uint32_t>(uid))) continue;
       std::string path = JoinPath(UidsDir(state_dir), std::to_string(uid));
       bool busy = false;
-      auto fd = OpenAndLock(path, /*create=*/true, &busy);
-      if (!fd.ok()) continue;  // taken meanwhile
+      bool exists = used.count(static_cast<uint32_t>(uid)) != 0;
+      // An ephemeral allocation nobody holds is free: reuse its file rather than delete and create
+      // one per start (ext4 allocates inodes slowly in a directory that churns files).
+      auto fd = OpenAndLock(path, /*create=*/!exists, &busy);
+      if (!fd.ok()) continue;  // held, or taken meanwhile
+      if (exists) {
+        auto text = ReadFile(path);
+        if (!text.ok() || !ParseAllocation(*text).ephemeral) continue;  // reserved for an owner
+      }
       CC_RETURN_IF_ERROR(WriteContent(fd->get(), path, FormatAllocation(owner, true)));
       lease.uid = static_cast<uint32_t>(uid);
       lease.path = path;
@@ -155,8 +161,7 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
 }
 
 void ReleaseInParent(Lease& lease) {
-  if (!lease.fd.valid()) return;
-  if (lease.ephemeral) unlink(lease.path.c_str());  // still locked by us: nobody else can hold it
+  // An ephemeral allocation's file stays: unlocked, it is free for the next start.
   lease.fd.Reset();
 }
 

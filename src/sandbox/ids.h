@@ -6,7 +6,8 @@
 //   lock             flock held while allocating or collecting stale allocations
 //   uids/<uid>       one file per allocated uid: "owner NAME\nkind ephemeral|persistent\n"; the
 //                    supervisor of a running sandbox holds an flock on it for the sandbox's lifetime,
-//                    so "in use" is exactly "locked" and a killed supervisor frees it automatically
+//                    so "in use" is exactly "locked" and a killed supervisor frees it automatically;
+//                    an unlocked ephemeral file is a free uid (kept for reuse: no file churn)
 //   owners/<name>    symlink to the uid reserved for a persistent owner (an agent)
 // See docs/adr/0005-sandbox-identity.md.
 #ifndef CLOUDCOOP_SANDBOX_IDS_H_
@@ -36,7 +37,7 @@ struct Lease {
 // free uid of [base, base+count) for this run. Fails if the uid is held by a running sandbox.
 StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string& owner,
                                 std::optional<uint32_t> fixed, uint32_t base, uint32_t count);
-// Drops the claim; an ephemeral allocation is deleted.
+// Drops the claim (an ephemeral uid's file stays, free for the next start).
 void ReleaseInParent(Lease& lease);
 
 // Persistent allocations for agents: the same uid every time the owner starts, so its files keep
@@ -45,7 +46,7 @@ StatusOr<uint32_t> ReserveForOwner(const std::string& state_dir, const std::stri
                                    uint32_t count);
 Status ReleaseOwner(const std::string& state_dir, const std::string& owner);
 
-// Removes ephemeral allocations nobody holds (left by killed supervisors). Returns how many.
+// Removes ephemeral allocation files nobody holds. Returns how many.
 StatusOr<int> CollectStale(const std::string& state_dir);
 
 // The files the sandbox sees at /etc/passwd and /etc/group.

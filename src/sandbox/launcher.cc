@@ -83,7 +83,7 @@ Status Claim(ParentCtx& c) {
   r.net = std::string(NetModeName(c.plan->net));
   c.plan_json = PlanToJson(*c.plan);
   r.plan_json = c.plan_json;
-  CC_RETURN_IF_ERROR(state::ClaimInParent(c.plan->state_dir, r));
+  CC_ASSIGN_OR_RETURN(c.record_fd, state::ClaimInParent(c.plan->state_dir, r));
   c.record_claimed = true;
   return OkStatus();
 }
@@ -372,8 +372,9 @@ std::vector<ChecklistStep> ParentChecklistBeforeClone() {
 std::vector<ChecklistStep> ParentChecklistAfterClone() {
   std::vector<ChecklistStep> out;
   for (const auto& s : kAfterClone) out.push_back(s.info);
-  out.push_back({"cgroup.outside", "supervisor", Layer::kCgroup,
-                 "once the command runs, read back from cgroup.procs: the init is in the sandbox's group"});
+  out.push_back(
+      {"cgroup.outside", "supervisor", Layer::kCgroup,
+       "once the command runs, read back from /proc/<init>/cgroup: the init is in the sandbox's group"});
   out.push_back(
       {"state.running", "supervisor", Layer::kState,
        "the command runs: record it; then reap, forward signals, and on exit kill and remove the cgroup"});
@@ -383,8 +384,8 @@ std::vector<ChecklistStep> ParentChecklistAfterClone() {
 }  // namespace internal
 
 const std::vector<ChecklistStep>& Checklist() {
-  // The supervisor's after-clone steps run while the init builds its root (before its go); the map
-  // writing answers the init's userns.apply; the record update follows the exec.
+  // The supervisor's after-clone steps run while the init builds its root (before its go); the two
+  // last read-backs and the record update follow the exec.
   static const std::vector<ChecklistStep> steps = [] {
     std::vector<ChecklistStep> ordered = internal::ParentChecklistBeforeClone();
     std::vector<ChecklistStep> child = internal::ChildChecklist();
@@ -437,7 +438,7 @@ StatusOr<RunResult> RunSandbox(const SandboxPlan& plan, const RunOptions& option
     ctx.record.phase = "running";
     ctx.record.init_pid = ctx.child;
     Status rec = InjectedFault(options, "state.running", Layer::kState);
-    if (rec.ok()) rec = state::Update(plan.state_dir, ctx.record);
+    if (rec.ok()) rec = state::Update(ctx.record_fd.get(), ctx.record);
     if (!rec.ok()) {
       s = rec;
       launched = false;

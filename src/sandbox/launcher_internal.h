@@ -65,6 +65,7 @@ struct ParentCtx {
   RunResult result;
   state::RunningRecord record;
   bool record_claimed = false;
+  UniqueFd record_fd;
   ids::Lease lease;
   mountns::Prepared placeholders;
   std::vector<sock_filter> seccomp;

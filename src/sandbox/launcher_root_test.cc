@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -75,9 +76,11 @@ class LauncherTest : public ::testing::Test {
   // Nothing of a sandbox may remain once RunSandbox returned.
   void ExpectNoLeftovers(const SandboxPlan& plan) {
     EXPECT_FALSE(PathExists(state::RecordPath(state, plan.name))) << "record left";
+    // uid files stay for reuse; none may still be held.
     auto uids = ListDir(state + "/sandbox/uids");
-    if (uids.ok()) {
-      EXPECT_TRUE(uids->empty()) << "uid allocation left: " << Join(*uids, ",");
+    for (const auto& u : uids.ok() ? *uids : std::vector<std::string>{}) {
+      UniqueFd fd(open((state + "/sandbox/uids/" + u).c_str(), O_RDWR | O_CLOEXEC));
+      EXPECT_TRUE(fd.valid() && flock(fd.get(), LOCK_EX | LOCK_NB) == 0) << "uid " << u << " still held";
     }
     for (const char* c : {"memory", "pids", "cpu", "cpuacct", "freezer"}) {
       EXPECT_FALSE(IsDirectory(std::string("/sys/fs/cgroup/") + c + "/cloudcoop/" + plan.name))

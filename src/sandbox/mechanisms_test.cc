@@ -45,7 +45,7 @@ TEST(IdsTest, LeasesTheLowestFreeUidAndNeverTheSameTwice) {
   EXPECT_EQ(a->gid, a->uid);
   EXPECT_TRUE(PathExists(tmp.Sub("sandbox/uids/2000000")));
   ids::ReleaseInParent(*a);
-  EXPECT_FALSE(PathExists(tmp.Sub("sandbox/uids/2000000"))) << "an ephemeral allocation goes away";
+  EXPECT_TRUE(PathExists(tmp.Sub("sandbox/uids/2000000"))) << "kept (unlocked = free) for reuse";
   auto c = ids::AcquireInParent(tmp.path(), "c", std::nullopt, 2000000, 10);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->uid, 2000000u) << "freed uids are reused";
@@ -136,17 +136,21 @@ TEST(StateTest, RecordsRoundTripAndANameIsUniqueAmongLiveSandboxes) {
   r.plan_json = "{\"name\":\"agent-1\"}";
   ASSERT_NE(r.supervisor_start_ticks, 0u);
   EXPECT_TRUE(state::SupervisorAlive(r));
-  ASSERT_TRUE(state::ClaimInParent(tmp.path(), r).ok());
+  auto claimed = state::ClaimInParent(tmp.path(), r);
+  ASSERT_TRUE(claimed.ok());
   auto back = state::Read(state::RecordPath(tmp.path(), "agent-1"));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->uid, r.uid);
   EXPECT_EQ(back->cgroup_paths, r.cgroup_paths);
   EXPECT_EQ(back->degraded, r.degraded);
   EXPECT_EQ(back->plan_json, r.plan_json);
-  Status again = state::ClaimInParent(tmp.path(), r);
+  auto again = state::ClaimInParent(tmp.path(), r);
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
-  EXPECT_NE(again.message().find("already running"), std::string::npos);
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(again.status().message().find("already running"), std::string::npos);
+  r.phase = "running";
+  ASSERT_TRUE(state::Update(claimed->get(), r).ok());
+  EXPECT_EQ(state::Read(state::RecordPath(tmp.path(), "agent-1"))->phase, "running");
 }
 
 TEST(StateTest, AStaleRecordIsTakenOver) {
@@ -175,9 +179,9 @@ TEST(StateTest, ARecordStillBeingWrittenIsNotTakenOver) {
   ASSERT_TRUE(MakeDirs(state::RunningDir(tmp.path())).ok());
   // Another start created the record a moment ago and has not written it yet.
   ASSERT_TRUE(WriteFileAtomic(state::RecordPath(tmp.path(), "agent-1"), "{\"na").ok());
-  Status s = state::ClaimInParent(tmp.path(), r);
+  auto s = state::ClaimInParent(tmp.path(), r);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.status().code(), StatusCode::kAlreadyExists);
 }
 
 TEST(ChannelTest, MessagesAndDescriptorsCrossTheSocket) {

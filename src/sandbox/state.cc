@@ -19,26 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-// temp + rename, no fsync: readers see the old or the new record, never a torn one.
-Status WriteRuntimeFile(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid())
-    return LayerErrno(Layer::kState, "open", tmp, errno, "check the state directory's permissions");
-  Status s = WriteAll(fd.get(), data, tmp);
-  if (!s.ok()) {
-    unlink(tmp.c_str());
-    return LayerError(Layer::kState, s.code(), s.message(), "check disk space");
-  }
-  fd.Reset();
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return LayerErrno(Layer::kState, "rename", path, err, "check the state directory");
-  }
-  return OkStatus();
-}
-
 }  // namespace
 
 std::string RunningDir(const std::string& state_dir) {
@@ -121,7 +101,7 @@ StatusOr<RunningRecord> FromJson(const std::string& text) {
   return r;
 }
 
-Status ClaimInParent(const std::string& state_dir, const RunningRecord& record) {
+StatusOr<UniqueFd> ClaimInParent(const std::string& state_dir, const RunningRecord& record) {
   std::string dir = RunningDir(state_dir);
   Status s = MakeDirs(dir, 0700);
   if (!s.ok()) {
@@ -129,39 +109,47 @@ Status ClaimInParent(const std::string& state_dir, const RunningRecord& record) 
                       "run as root, or set CLOUDCOOP_STATE_DIR to a writable directory");
   }
   std::string path = RecordPath(state_dir, record.name);
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (fd.valid()) {
-    // A new file nobody else writes: fill it in place (readers skip a record that does not parse yet).
-    Status w = WriteAll(fd.get(), ToJson(record), path);
-    if (!w.ok()) {
-      unlink(path.c_str());
-      return LayerError(Layer::kState, w.code(), w.message(), "check disk space");
+  UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid() && errno != EEXIST) {
+    return LayerErrno(Layer::kState, "open", path, errno, "check the state directory's permissions");
+  }
+  if (!fd.valid()) {
+    // Taken: by a live sandbox, or left by a killed supervisor. Serialise the takeover so two
+    // launches of one name cannot both see "stale".
+    std::string lock_path = JoinPath(dir, ".lock");
+    UniqueFd lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!lock.valid() || flock(lock.get(), LOCK_EX) != 0) {
+      return LayerErrno(Layer::kState, "flock", lock_path, errno, "check the state directory's permissions");
     }
-    return OkStatus();
+    auto old = Read(path);
+    // A record that does not parse yet is being written by a start that has just claimed the name.
+    struct stat st;
+    bool fresh = stat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime < 10;
+    if ((old.ok() && SupervisorAlive(*old)) || (!old.ok() && fresh)) {
+      std::string who =
+          old.ok() ? " (supervisor pid " + std::to_string(old->supervisor_pid) + ")" : " (starting)";
+      return LayerError(Layer::kState, StatusCode::kAlreadyExists,
+                        "a sandbox named \"" + record.name + "\" is already running" + who,
+                        "pick another --name, or stop the running one");
+    }
+    fd.Reset(open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return LayerErrno(Layer::kState, "open", path, errno, "check the state directory");
   }
-  if (errno != EEXIST) return LayerErrno(Layer::kState, "open", path, errno, "check the state directory's permissions");
-  // Taken: by a live sandbox, or left by a killed supervisor. Serialise the takeover so two launches
-  // of one name cannot both see "stale".
-  std::string lock_path = JoinPath(dir, ".lock");
-  UniqueFd lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!lock.valid() || flock(lock.get(), LOCK_EX) != 0) {
-    return LayerErrno(Layer::kState, "flock", lock_path, errno, "check the state directory's permissions");
+  Status w = Update(fd.get(), record);
+  if (!w.ok()) {
+    unlink(path.c_str());
+    return w;
   }
-  auto old = Read(path);
-  // A record that does not parse yet is being written by a start that has just claimed the name.
-  struct stat st;
-  bool fresh = stat(path.c_str(), &st) == 0 && time(nullptr) - st.st_mtime < 10;
-  if ((old.ok() && SupervisorAlive(*old)) || (!old.ok() && fresh)) {
-    std::string who = old.ok() ? " (supervisor pid " + std::to_string(old->supervisor_pid) + ")" : " (starting)";
-    return LayerError(Layer::kState, StatusCode::kAlreadyExists,
-                      "a sandbox named \"" + record.name + "\" is already running" + who,
-                      "pick another --name, or stop the running one");
-  }
-  return WriteRuntimeFile(path, ToJson(record));
+  return fd;
 }
 
-Status Update(const std::string& state_dir, const RunningRecord& record) {
-  return WriteRuntimeFile(RecordPath(state_dir, record.name), ToJson(record));
+Status Update(int fd, const RunningRecord& record) {
+  std::string text = ToJson(record);
+  if (pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
+      ftruncate(fd, static_cast<off_t>(text.size())) != 0) {
+    return LayerErrno(Layer::kState, "pwrite", "running record of " + record.name, errno, "check disk space");
+  }
+  return OkStatus();
 }
 
 void Remove(const std::string& state_dir, const std::string& name) {

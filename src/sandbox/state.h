@@ -2,8 +2,9 @@
 // uid, its cgroup, its network mode, the layers that were degraded and the plan it runs. `cloudcoop
 // check` audits each one from /proc; the agent service lists usage and kills through them.
 //
-// Records are runtime state: written atomically (temp + rename) but not fsynced, since after a
-// crash the processes they describe are gone too. A record whose supervisor no longer exists (same
+// Records are runtime state, not fsynced (after a crash the processes they describe are gone too),
+// and written in place: one file created per sandbox start (ext4 is slow to allocate inodes in a
+// directory that churns files). A record whose supervisor no longer exists (same
 // pid and start time) is stale and is replaced or reported.
 #ifndef CLOUDCOOP_SANDBOX_STATE_H_
 #define CLOUDCOOP_SANDBOX_STATE_H_
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/files.h"
 #include "core/status.h"
 
 namespace cloudcoop::sandbox::state {
@@ -38,11 +40,12 @@ struct RunningRecord {
 std::string RunningDir(const std::string& state_dir);
 std::string RecordPath(const std::string& state_dir, const std::string& name);
 
-// Creates the record for a new sandbox; fails if a live sandbox of that name exists (a stale one
-// is replaced).
-Status ClaimInParent(const std::string& state_dir, const RunningRecord& record);
-// Rewrites it (phase changes).
-Status Update(const std::string& state_dir, const RunningRecord& record);
+// Creates the record for a new sandbox and returns an open descriptor on it for later updates;
+// fails if a live sandbox of that name exists (a stale one is replaced).
+StatusOr<UniqueFd> ClaimInParent(const std::string& state_dir, const RunningRecord& record);
+// Rewrites it in place through the claim's descriptor (phase changes; readers skip a record that
+// does not parse at the instant they read it).
+Status Update(int fd, const RunningRecord& record);
 void Remove(const std::string& state_dir, const std::string& name);
 
 StatusOr<RunningRecord> Read(const std::string& path);
