@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <string>
 
-
 #include "sandbox/layers.h"
 
 namespace cloudcoop::sandbox::caps {
@@ -94,12 +93,14 @@ Status VerifyInChild() {
     size_t at = status.find(field);
     std::string value = at == std::string::npos ? "" : status.substr(at + 8, 16);
     if (value != "0000000000000000") {
-      return LayerVerifyError(Layer::kCaps, std::string(field, 6) + " is " + value + ", not empty", "report this");
+      return LayerVerifyError(Layer::kCaps, std::string(field, 6) + " is " + value + ", not empty",
+                              "report this");
     }
   }
   int bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
   if (bits < 0 || (static_cast<unsigned long>(bits) & kLockedSecurebits) != kLockedSecurebits) {
-    return LayerVerifyError(Layer::kCaps, "securebits are " + std::to_string(bits) + ", not locked", "report this");
+    return LayerVerifyError(Layer::kCaps, "securebits are " + std::to_string(bits) + ", not locked",
+                            "report this");
   }
   return OkStatus();
 }

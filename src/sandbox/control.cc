@@ -6,8 +6,8 @@
 
 #include "core/files.h"
 #include "sandbox/ids.h"
-#include "sandbox/plan.h"
 #include "sandbox/layers.h"
+#include "sandbox/plan.h"
 
 namespace cloudcoop::sandbox {
 namespace {
@@ -102,9 +102,11 @@ StatusOr<StaleReport> CollectStale(const std::string& state_dir) {
     } else {
       // Killed before it recorded its cgroup: where the plan says it would be.
       auto plan = PlanFromJson(r.plan_json);
-      auto layout = plan.ok() ? cgroup::DetectLayout(plan->cgroup_root) : StatusOr<cgroup::Layout>(plan.status());
+      auto layout =
+          plan.ok() ? cgroup::DetectLayout(plan->cgroup_root) : StatusOr<cgroup::Layout>(plan.status());
       if (layout.ok()) {
-        auto where = cgroup::Open(*layout, plan->cgroup_parent.empty() ? "cloudcoop" : plan->cgroup_parent, r.name);
+        auto where =
+            cgroup::Open(*layout, plan->cgroup_parent.empty() ? "cloudcoop" : plan->cgroup_parent, r.name);
         group = cgroup::OpenFromPaths(where->version(), where->Paths());
       }
     }
