@@ -9,7 +9,7 @@
 //                    so "in use" is exactly "locked" and a killed supervisor frees it automatically;
 //                    an unlocked ephemeral file is a free uid (kept for reuse: no file churn)
 //   owners/<name>    symlink to the uid reserved for a persistent owner (an agent)
-// See docs/adr/0005-sandbox-identity.md.
+// See docs/adr/0008-sandbox-identity.md.
 #ifndef CLOUDCOOP_SANDBOX_IDS_H_
 #define CLOUDCOOP_SANDBOX_IDS_H_
 

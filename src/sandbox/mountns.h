@@ -10,7 +10,7 @@
 // descriptors: every source is opened before anything is covered, recursive read-only is one call,
 // and paths inside writable (agent-controlled) trees are resolved with openat2(RESOLVE_BENEATH |
 // RESOLVE_NO_SYMLINKS), so a planted symlink cannot redirect a bind (bubblewrap's
-// GHSA-pxhw-h44j-8pfx class). See docs/adr/0006-sandbox-mounts.md.
+// GHSA-pxhw-h44j-8pfx class). See docs/adr/0009-sandbox-mounts.md.
 #ifndef CLOUDCOOP_SANDBOX_MOUNTNS_H_
 #define CLOUDCOOP_SANDBOX_MOUNTNS_H_
 

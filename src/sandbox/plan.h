@@ -58,7 +58,7 @@ struct RlimitSpec {
   uint64_t hard = 0;
 };
 
-// The uid range sandboxes get their identity from (docs/adr/0005-sandbox-identity.md).
+// The uid range sandboxes get their identity from (docs/adr/0008-sandbox-identity.md).
 inline constexpr uint32_t kDefaultUidBase = 1000000000;
 inline constexpr uint32_t kDefaultUidCount = 65536;
 

@@ -3,7 +3,7 @@
 // supervisor meanwhile) whose only mapping is the sandbox uid and gid onto themselves, and switches
 // to them. No namespace the sandbox lives in
 // (mount, pid, net, ipc, uts) is owned by that user namespace, so even a capability regained
-// inside it would grant nothing over them. See docs/adr/0004-sandbox-user-namespace.md.
+// inside it would grant nothing over them. See docs/adr/0016-sandbox-launcher.md.
 #ifndef CLOUDCOOP_SANDBOX_USERNS_H_
 #define CLOUDCOOP_SANDBOX_USERNS_H_
 
