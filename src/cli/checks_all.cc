@@ -3,6 +3,7 @@
 #include "audit/checks.h"
 #include "cloud/gcp/gcp_checks.h"
 #include "core/paths.h"
+#include "sandbox/checks.h"
 
 namespace cloudcoop::cli {
 
@@ -10,6 +11,7 @@ void RegisterAllChecks(policy::CheckRegistry& registry) {
   policy::RegisterConfigChecks(registry);
   audit::RegisterAuditChecks(registry);
   gcp::RegisterGcpChecks(registry);
+  sandbox::RegisterSandboxChecks(registry);
 }
 
 std::string StateDirFromEnv() { return ::cloudcoop::StateDirFromEnv(); }

@@ -26,6 +26,10 @@ extern const CommandSpec kStatusCommand;
 extern const CommandSpec kStopCommand;
 extern const CommandSpec kHelpCommand;
 extern const CommandSpec kSandboxPrepareHostCommand;
+extern const CommandSpec kSandboxGcCommand;
+extern const CommandSpec kSandboxKillCommand;
+extern const CommandSpec kSandboxListCommand;
+extern const CommandSpec kSandboxRunCommand;
 extern const CommandSpec kVersionCommand;
 
 const std::vector<const CommandSpec*>& AllCommands() {
@@ -49,6 +53,10 @@ const std::vector<const CommandSpec*>& AllCommands() {
       &kCheckCommand,
       // Sandbox
       &kSandboxPrepareHostCommand,
+      &kSandboxRunCommand,
+      &kSandboxListCommand,
+      &kSandboxKillCommand,
+      &kSandboxGcCommand,
       // Configuration
       &kConfigInitCommand,
       &kConfigShowCommand,

@@ -22,7 +22,8 @@ Status ReadName(std::string_view msg, size_t* off, std::string* out) {
   int jumps = 0;
   size_t wire_len = 1;
   for (;;) {
-    if (pos >= msg.size()) return InvalidArgumentError("DNS message: a name runs past the end of the message");
+    if (pos >= msg.size())
+      return InvalidArgumentError("DNS message: a name runs past the end of the message");
     uint8_t len = static_cast<uint8_t>(msg[pos]);
     if ((len & 0xc0) == 0xc0) {
       if (pos + 1 >= msg.size()) return InvalidArgumentError("DNS message: truncated compression pointer");
@@ -43,7 +44,8 @@ Status ReadName(std::string_view msg, size_t* off, std::string* out) {
     }
     if (pos + 1 + len > msg.size()) return InvalidArgumentError("DNS message: a label runs past the end");
     wire_len += size_t{len} + 1;
-    if (wire_len > kMaxNameLength) return InvalidArgumentError("DNS message: a name is longer than 255 bytes");
+    if (wire_len > kMaxNameLength)
+      return InvalidArgumentError("DNS message: a name is longer than 255 bytes");
     if (!out->empty()) out->push_back('.');
     for (size_t i = 0; i < len; ++i) {
       char c = msg[pos + 1 + i];
@@ -84,8 +86,10 @@ StatusOr<Header> ParseHeader(std::string_view msg) {
 StatusOr<Question> ParseQuery(std::string_view msg) {
   CC_ASSIGN_OR_RETURN(Header h, ParseHeader(msg));
   if (h.qr()) return InvalidArgumentError("DNS query: the message is a response");
-  if (h.opcode() != 0) return InvalidArgumentError("DNS query: opcode " + std::to_string(h.opcode()) + " is not QUERY");
-  if (h.qdcount != 1) return InvalidArgumentError("DNS query: " + std::to_string(h.qdcount) + " questions instead of 1");
+  if (h.opcode() != 0)
+    return InvalidArgumentError("DNS query: opcode " + std::to_string(h.opcode()) + " is not QUERY");
+  if (h.qdcount != 1)
+    return InvalidArgumentError("DNS query: " + std::to_string(h.qdcount) + " questions instead of 1");
   size_t off = kHeaderSize;
   Question q;
   CC_RETURN_IF_ERROR(ReadQuestion(msg, &off, &q));
@@ -95,7 +99,8 @@ StatusOr<Question> ParseQuery(std::string_view msg) {
 StatusOr<Response> ParseResponse(std::string_view msg) {
   CC_ASSIGN_OR_RETURN(Header h, ParseHeader(msg));
   if (!h.qr()) return InvalidArgumentError("DNS response: the message is a query");
-  if (h.qdcount != 1) return InvalidArgumentError("DNS response: " + std::to_string(h.qdcount) + " questions instead of 1");
+  if (h.qdcount != 1)
+    return InvalidArgumentError("DNS response: " + std::to_string(h.qdcount) + " questions instead of 1");
   Response r;
   r.header = h;
   size_t off = kHeaderSize;

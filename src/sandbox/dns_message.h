@@ -60,8 +60,8 @@ StatusOr<Question> ParseQuery(std::string_view msg);
 struct Response {
   Header header;
   Question question;
-  std::vector<Record> records;     // answer, authority and additional sections, in order
-  std::vector<IpAddr> addresses;   // rdata of every class-IN A and AAAA record among them
+  std::vector<Record> records;    // answer, authority and additional sections, in order
+  std::vector<IpAddr> addresses;  // rdata of every class-IN A and AAAA record among them
 };
 // A response (QR 1) with one question; every record is walked. The views in `records` point
 // into `msg`.

@@ -48,18 +48,22 @@ StatusOr<std::vector<IpAddr>> ParseResolvConfNameservers(std::string_view text, 
     auto words = Split(line, ' ', true);
     if (words.size() >= 2 && words[0] == "nameserver") {
       std::string_view addr = words[1];
-      if (size_t pct = addr.find('%'); pct != std::string_view::npos) addr = addr.substr(0, pct);  // fe80::1%eth0
+      if (size_t pct = addr.find('%'); pct != std::string_view::npos)
+        addr = addr.substr(0, pct);  // fe80::1%eth0
       auto ip = IpAddr::Parse(addr);
       if (!ip) {
-        return InvalidArgumentError(std::string(path) + ": \"" + std::string(line) + "\" is not a nameserver address")
+        return InvalidArgumentError(std::string(path) + ": \"" + std::string(line) +
+                                    "\" is not a nameserver address")
             .WithFix("fix the nameserver line in " + std::string(path));
       }
       out.push_back(*ip);
     }
   }
   if (out.empty()) {
-    return FailedPreconditionError("DNS relay: " + std::string(path) + " names no nameserver, so sandboxes in egress mode cannot resolve names")
-        .WithFix("add a `nameserver ADDRESS` line to " + std::string(path) + " or pass the resolvers explicitly");
+    return FailedPreconditionError("DNS relay: " + std::string(path) +
+                                   " names no nameserver, so sandboxes in egress mode cannot resolve names")
+        .WithFix("add a `nameserver ADDRESS` line to " + std::string(path) +
+                 " or pass the resolvers explicitly");
   }
   return out;
 }
@@ -67,7 +71,8 @@ StatusOr<std::vector<IpAddr>> ParseResolvConfNameservers(std::string_view text, 
 StatusOr<std::unique_ptr<DnsRelay>> DnsRelay::Create(DnsRelayOptions options) {
   if (options.listen.empty()) return InvalidArgumentError("DNS relay: no listen address given");
   if (options.upstreams.empty()) {
-    return InvalidArgumentError("DNS relay: no upstream resolver given").WithFix("pass the host's nameservers");
+    return InvalidArgumentError("DNS relay: no upstream resolver given")
+        .WithFix("pass the host's nameservers");
   }
   std::unique_ptr<DnsRelay> relay(new DnsRelay(std::move(options)));
   const auto& o = relay->options_;
@@ -88,7 +93,9 @@ StatusOr<std::unique_ptr<DnsRelay>> DnsRelay::Create(DnsRelayOptions options) {
   (void)setsockopt(relay->udp_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (bind(relay->udp_.get(), addr.get(), addr.len) != 0) {
     return ErrnoError(errno, "DNS relay: bind UDP " + addr.ToString())
-        .WithFix("stop the program that holds port 53 on every address (e.g. a DNS server bound to 0.0.0.0 without SO_REUSEADDR)");
+        .WithFix(
+            "stop the program that holds port 53 on every address (e.g. a DNS server bound to 0.0.0.0 "
+            "without SO_REUSEADDR)");
   }
   if (o.port == 0) {  // tests: take the port the kernel picked for UDP for TCP as well
     sockaddr_storage ss{};
@@ -103,7 +110,8 @@ StatusOr<std::unique_ptr<DnsRelay>> DnsRelay::Create(DnsRelayOptions options) {
     return ErrnoError(errno, "DNS relay: bind TCP " + addr.ToString())
         .WithFix("stop the program that holds TCP port 53 on every address");
   }
-  if (listen(relay->tcp_.get(), 16) != 0) return ErrnoError(errno, "DNS relay: listen on TCP " + addr.ToString());
+  if (listen(relay->tcp_.get(), 16) != 0)
+    return ErrnoError(errno, "DNS relay: listen on TCP " + addr.ToString());
   return relay;
 }
 
@@ -184,7 +192,8 @@ void DnsRelay::OnUdpQuery() {
   for (int i = 0; i < 16; ++i) {  // bounded: other work gets its turn
     sockaddr_storage from{};
     socklen_t from_len = sizeof(from);
-    ssize_t n = recvfrom(udp_.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+    ssize_t n =
+        recvfrom(udp_.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) return;
     auto src = SockAddr::FromSockaddr(reinterpret_cast<sockaddr*>(&from), from_len);
     if (!src || (!options_.client.empty() && !(src->ip() == options_.client))) {
@@ -200,7 +209,8 @@ void DnsRelay::OnUdpQuery() {
 void DnsRelay::OnTcpAccept() {
   sockaddr_storage from{};
   socklen_t from_len = sizeof(from);
-  UniqueFd fd(accept4(tcp_.get(), reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  UniqueFd fd(
+      accept4(tcp_.get(), reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd.valid()) return;
   auto src = SockAddr::FromSockaddr(reinterpret_cast<sockaddr*>(&from), from_len);
   if (!src || (!options_.client.empty() && !(src->ip() == options_.client)) ||
@@ -262,7 +272,8 @@ void DnsRelay::HandleQuery(std::string_view query, const Origin& origin) {
   if (!q.ok()) {
     ++dropped_;
     // Answer malformed-but-readable queries so the client does not wait; ignore garbage.
-    if (dns::ParseHeader(query).ok() && !dns::ParseHeader(query)->qr()) Reply(origin, dns::MakeErrorReply(query, dns::kRcodeFormErr));
+    if (dns::ParseHeader(query).ok() && !dns::ParseHeader(query)->qr())
+      Reply(origin, dns::MakeErrorReply(query, dns::kRcodeFormErr));
     return;
   }
   ++queries_;
@@ -297,7 +308,8 @@ bool DnsRelay::StartUpstream(Upstream u) {
   while (u.index < options_.upstreams.size()) {
     const IpAddr& server = options_.upstreams[u.index];
     SockAddr to = SockAddr::From(server, options_.upstream_port);
-    UniqueFd fd(socket(server.family(), (u.tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    UniqueFd fd(
+        socket(server.family(), (u.tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd.valid()) {
       int rc = connect(fd.get(), to.get(), to.len);
       if (rc == 0 || (u.tcp && errno == EINPROGRESS)) {
@@ -346,7 +358,8 @@ void DnsRelay::OnUpstream(Upstream& u, short revents, bool* done) {
     }
     std::string_view resp(buf, static_cast<size_t>(n));
     auto r = dns::ParseResponse(resp);
-    if (r.ok() && (r->header.id != u.id || !(r->question == u.question))) return;  // not our answer; keep waiting
+    if (r.ok() && (r->header.id != u.id || !(r->question == u.question)))
+      return;  // not our answer; keep waiting
     *done = true;
     FinishUpstream(u, resp);
     return;

@@ -36,28 +36,28 @@
 namespace cloudcoop::sandbox {
 
 struct DnsRelayOptions {
-  IpAddr listen;               // 127.0.0.53 inside the sandbox's namespace
+  IpAddr listen;  // 127.0.0.53 inside the sandbox's namespace
   uint16_t port = 53;
   // The network namespace the listening sockets are created in (the sandbox's); -1: the caller's.
   // Upstream sockets are always created in the caller's (the host's) namespace.
   int listen_netns_fd = -1;
-  IpAddr client;               // the only source answered; empty: any
+  IpAddr client;                  // the only source answered; empty: any
   std::vector<IpAddr> upstreams;  // the host's resolvers, tried in order
   uint16_t upstream_port = 53;
-  std::vector<IpPrefix> denied;   // answers handing out these addresses are refused
+  std::vector<IpPrefix> denied;  // answers handing out these addresses are refused
   std::chrono::milliseconds upstream_timeout{2000};
   std::chrono::milliseconds tcp_idle_timeout{10000};
-  size_t max_pending = 64;     // queries in flight to upstream
+  size_t max_pending = 64;  // queries in flight to upstream
   size_t max_tcp_clients = 16;
 };
 
 struct DnsRelayStats {
-  uint64_t queries = 0;          // well-formed queries from the sandbox
-  uint64_t answered = 0;         // upstream answers passed on
-  uint64_t refused_name = 0;     // blocked names
-  uint64_t refused_answer = 0;   // answers with a denied address
-  uint64_t failed = 0;           // SERVFAIL: upstream silent, unreachable or malformed
-  uint64_t dropped = 0;          // from a foreign source, malformed, or over the limits
+  uint64_t queries = 0;         // well-formed queries from the sandbox
+  uint64_t answered = 0;        // upstream answers passed on
+  uint64_t refused_name = 0;    // blocked names
+  uint64_t refused_answer = 0;  // answers with a denied address
+  uint64_t failed = 0;          // SERVFAIL: upstream silent, unreachable or malformed
+  uint64_t dropped = 0;         // from a foreign source, malformed, or over the limits
 };
 
 // The nameservers of a resolv.conf ("nameserver 10.0.0.2" lines), in order.
@@ -90,17 +90,17 @@ class DnsRelay {
  private:
   struct Origin {
     bool tcp = false;
-    SockAddr client;   // UDP
-    uint64_t conn = 0; // TCP client id
+    SockAddr client;    // UDP
+    uint64_t conn = 0;  // TCP client id
   };
   struct Upstream {
     UniqueFd fd;
     bool tcp = false;
     bool connected = false;
-    std::string query;     // as received
-    std::string out;       // bytes still to send (TCP)
-    std::string in;        // bytes received (TCP)
-    size_t index = 0;      // which upstream
+    std::string query;  // as received
+    std::string out;    // bytes still to send (TCP)
+    std::string in;     // bytes received (TCP)
+    size_t index = 0;   // which upstream
     Clock::time_point deadline;
     Origin origin;
     dns::Question question;
@@ -134,7 +134,8 @@ class DnsRelay {
   std::map<uint64_t, TcpClient> clients_;
   uint64_t next_client_ = 1;
 
-  std::atomic<uint64_t> queries_{0}, answered_{0}, refused_name_{0}, refused_answer_{0}, failed_{0}, dropped_{0};
+  std::atomic<uint64_t> queries_{0}, answered_{0}, refused_name_{0}, refused_answer_{0}, failed_{0},
+      dropped_{0};
 
   UniqueFd wake_;
   std::thread thread_;

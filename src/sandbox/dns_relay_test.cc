@@ -21,7 +21,8 @@ namespace {
 
 IpAddr A(const char* s) { return *IpAddr::Parse(s); }
 
-std::string WithRecords(std::string_view q, const std::vector<std::pair<uint16_t, IpAddr>>& rrs, uint16_t id_delta = 0) {
+std::string WithRecords(std::string_view q, const std::vector<std::pair<uint16_t, IpAddr>>& rrs,
+                        uint16_t id_delta = 0) {
   std::string r(q);
   uint16_t id = static_cast<uint16_t>(dns::ParseHeader(q)->id + id_delta);
   r[0] = static_cast<char>(id >> 8);
@@ -194,7 +195,8 @@ class DnsRelayTest : public ::testing::Test {
     const std::string& n = question->name;
     if (n == "example.test") return WithRecords(q, {{dns::kTypeA, A("203.0.113.10")}});
     if (n == "metadata.google.internal") return WithRecords(q, {{dns::kTypeA, A("169.254.169.254")}});
-    if (n == "rebind.test") return WithRecords(q, {{dns::kTypeA, A("203.0.113.11")}, {dns::kTypeA, A("10.1.2.3")}});
+    if (n == "rebind.test")
+      return WithRecords(q, {{dns::kTypeA, A("203.0.113.11")}, {dns::kTypeA, A("10.1.2.3")}});
     if (n == "loopback.test") return WithRecords(q, {{dns::kTypeA, A("127.0.0.1")}});
     if (n == "mapped.test") return WithRecords(q, {{dns::kTypeAaaa, A("::ffff:169.254.169.254")}});
     if (n == "pool.test") return WithRecords(q, {{dns::kTypeA, A("100.96.0.6")}});

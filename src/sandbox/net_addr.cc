@@ -90,7 +90,8 @@ StatusOr<IpPrefix> IpPrefix::Parse(std::string_view text) {
     addr_text = text.substr(0, slash);
     auto n = ParseInt64(text.substr(slash + 1));
     if (!n || *n < 0 || *n > 128) {
-      return InvalidArgumentError("network prefix \"" + std::string(text) + "\": the length after '/' is not a number")
+      return InvalidArgumentError("network prefix \"" + std::string(text) +
+                                  "\": the length after '/' is not a number")
           .WithFix("write a prefix such as 100.96.0.0/16 or fc00::/7");
     }
     len = static_cast<int>(*n);
@@ -137,22 +138,22 @@ const std::vector<IpPrefix>& BuiltinDeniedPrefixes() {
   static const std::vector<IpPrefix> kList = [] {
     std::vector<IpPrefix> out;
     for (const char* p : {
-             "0.0.0.0/8",        // "this network"
-             "10.0.0.0/8",       // RFC 1918 (GCE VPC subnets)
-             "100.64.0.0/10",    // RFC 6598 shared space (CGNAT, Alibaba metadata 100.100.100.200)
-             "127.0.0.0/8",      // loopback
-             "169.254.0.0/16",   // link-local: metadata.google.internal = 169.254.169.254
-             "172.16.0.0/12",    // RFC 1918 (docker's 172.17.0.0/16)
-             "192.0.0.0/24",     // IETF protocol assignments
-             "192.168.0.0/16",   // RFC 1918
-             "224.0.0.0/4",      // multicast
-             "240.0.0.0/4",      // reserved, and 255.255.255.255
-             "::/127",           // unspecified and loopback
-             "::ffff:0:0/96",    // IPv4-mapped
-             "64:ff9b::/96",     // NAT64
-             "fc00::/7",         // unique-local: fd20:ce::254 (GCE), fd00:ec2::254 (AWS)
-             "fe80::/10",        // link-local
-             "ff00::/8",         // multicast
+             "0.0.0.0/8",       // "this network"
+             "10.0.0.0/8",      // RFC 1918 (GCE VPC subnets)
+             "100.64.0.0/10",   // RFC 6598 shared space (CGNAT, Alibaba metadata 100.100.100.200)
+             "127.0.0.0/8",     // loopback
+             "169.254.0.0/16",  // link-local: metadata.google.internal = 169.254.169.254
+             "172.16.0.0/12",   // RFC 1918 (docker's 172.17.0.0/16)
+             "192.0.0.0/24",    // IETF protocol assignments
+             "192.168.0.0/16",  // RFC 1918
+             "224.0.0.0/4",     // multicast
+             "240.0.0.0/4",     // reserved, and 255.255.255.255
+             "::/127",          // unspecified and loopback
+             "::ffff:0:0/96",   // IPv4-mapped
+             "64:ff9b::/96",    // NAT64
+             "fc00::/7",        // unique-local: fd20:ce::254 (GCE), fd00:ec2::254 (AWS)
+             "fe80::/10",       // link-local
+             "ff00::/8",        // multicast
          }) {
       out.push_back(*IpPrefix::Parse(p));
     }

@@ -55,7 +55,9 @@ bool OwnerAlive(const EgressSlotRecord& r) {
   return start != 0 && start == r.owner_start;
 }
 
-std::string SlotPath(const EgressConfig& c, int slot) { return JoinPath(c.alloc_dir, "slot-" + std::to_string(slot)); }
+std::string SlotPath(const EgressConfig& c, int slot) {
+  return JoinPath(c.alloc_dir, "slot-" + std::to_string(slot));
+}
 std::string ResolvPath(const EgressConfig& c, int slot) {
   return JoinPath(c.alloc_dir, "slot-" + std::to_string(slot) + ".resolv.conf");
 }
@@ -80,7 +82,8 @@ std::optional<EgressSlotRecord> ParseRecord(int slot, std::string_view text) {
 Status WriteRecordFile(const std::string& path, std::string_view data, mode_t mode) {
   UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
   if (!fd.valid()) return ErrnoError(errno, "egress network: create " + path);
-  Status s = fchmod(fd.get(), mode) == 0 ? WriteAll(fd.get(), data, path) : ErrnoError(errno, "egress network: chmod " + path);
+  Status s = fchmod(fd.get(), mode) == 0 ? WriteAll(fd.get(), data, path)
+                                         : ErrnoError(errno, "egress network: chmod " + path);
   if (!s.ok()) (void)unlink(path.c_str());  // never leave a half-written claim behind
   return s;
 }
@@ -131,10 +134,10 @@ std::string RulesetBody(const EgressConfig& config) {
   std::string ifs = std::string(kEgressIfPrefix) + "*";
   std::string reject = "counter reject with icmpx admin-prohibited";
   std::string out;
-  out += "\tset denied_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tauto-merge\n\t\telements = { " + Join(v4, ", ") +
-         " }\n\t}\n";
-  out += "\tset denied_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t\tauto-merge\n\t\telements = { " + Join(v6, ", ") +
-         " }\n\t}\n";
+  out += "\tset denied_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tauto-merge\n\t\telements = { " +
+         Join(v4, ", ") + " }\n\t}\n";
+  out += "\tset denied_v6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t\tauto-merge\n\t\telements = { " +
+         Join(v6, ", ") + " }\n\t}\n";
   // Sandbox -> the host itself: nothing. Its resolver lives on its own loopback (see dns_relay.h),
   // so no port of the host (its VPC address, the gateway, another sandbox's gateway) is open to it.
   out += "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n";
@@ -183,7 +186,8 @@ Status ValidateEgressConfig(const EgressConfig& config) {
         .WithFix("use the default " + std::string(kDefaultEgressPool) + " or another unused IPv4 range");
   }
   if (config.alloc_dir.empty() || config.alloc_dir[0] != '/') {
-    return InvalidArgumentError("egress network: the allocation directory \"" + config.alloc_dir + "\" is not an absolute path")
+    return InvalidArgumentError("egress network: the allocation directory \"" + config.alloc_dir +
+                                "\" is not an absolute path")
         .WithFix("pass a runtime directory such as /run/cloudcoop/net");
   }
   return OkStatus();
@@ -224,11 +228,12 @@ Status ReclaimSlot(const EgressConfig& config, const EgressSlotRecord& held, std
   std::string ifname = EgressLeaseForSlot(config.pool, held.slot).host_ifname;
   Status del = (*rt)->Transact(nl::DeleteLink(ifname));
   if (!del.ok() && (*rt)->last_errno() != ENODEV) return del;
-  CC_LOG_INFO("egress network: reclaimed slot %d of sandbox %s (owner %d is gone)", held.slot, held.sandbox.c_str(),
-              held.owner_pid);
+  CC_LOG_INFO("egress network: reclaimed slot %d of sandbox %s (owner %d is gone)", held.slot,
+              held.sandbox.c_str(), held.owner_pid);
   (void)unlink(ResolvPath(config, held.slot).c_str());
   std::string path = SlotPath(config, held.slot);
-  if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "egress network: remove stale record " + path);
+  if (unlink(path.c_str()) != 0 && errno != ENOENT)
+    return ErrnoError(errno, "egress network: remove stale record " + path);
   return OkStatus();
 }
 }  // namespace
@@ -271,8 +276,8 @@ StatusOr<EgressLease> AllocateEgressSlot(const EgressConfig& config, const std::
     (void)WriteRecordFile(next_path, std::to_string((slot + 1) % count) + "\n", 0600);
     return EgressLeaseForSlot(config.pool, slot);
   }
-  return ResourceExhaustedError("egress network: all " + std::to_string(count) + " sandbox address slots of pool " +
-                                config.pool.ToString() + " are in use")
+  return ResourceExhaustedError("egress network: all " + std::to_string(count) +
+                                " sandbox address slots of pool " + config.pool.ToString() + " are in use")
       .WithFix("stop sandboxes that are no longer needed, or configure a larger pool");
 }
 
@@ -300,7 +305,8 @@ StatusOr<int> CollectStaleEgressSlots(const EgressConfig& config) {
   CC_ASSIGN_OR_RETURN(auto entries, ListDir(config.alloc_dir));
   for (const auto& e : entries) {
     if (!EndsWith(e, ".resolv.conf")) continue;
-    auto slot = ParseInt64(std::string_view(e).substr(5, e.size() - 5 - std::string_view(".resolv.conf").size()));
+    auto slot =
+        ParseInt64(std::string_view(e).substr(5, e.size() - 5 - std::string_view(".resolv.conf").size()));
     if (slot && !records.count(static_cast<int>(*slot))) (void)unlink(JoinPath(config.alloc_dir, e).c_str());
   }
   return n;
@@ -324,7 +330,8 @@ std::string EgressHostRulesetComment(const EgressConfig& config) {
 
 std::string EgressHostRuleset(const EgressConfig& config) {
   std::string t = std::string(kNftTable);
-  std::string out = "# Generated by cloudcoop (src/sandbox/net_egress.cc); replaced as a whole, do not edit.\n";
+  std::string out =
+      "# Generated by cloudcoop (src/sandbox/net_egress.cc); replaced as a whole, do not edit.\n";
   out += "table inet " + t + " {}\ndelete table inet " + t + "\n";
   out += "table inet " + t + " {\n\tcomment \"" + EgressHostRulesetComment(config) + "\"\n";
   out += RulesetBody(config);
@@ -334,11 +341,14 @@ std::string EgressHostRuleset(const EgressConfig& config) {
 
 std::string EgressHostState::Describe() const {
   std::vector<std::string> missing;
-  if (!table_comment) missing.push_back("the nftables table inet cloudcoop is missing");
-  else if (!table_current) missing.push_back("the nftables table inet cloudcoop is stale (\"" + *table_comment + "\")");
+  if (!table_comment)
+    missing.push_back("the nftables table inet cloudcoop is missing");
+  else if (!table_current)
+    missing.push_back("the nftables table inet cloudcoop is stale (\"" + *table_comment + "\")");
   if (uplinks.empty()) missing.push_back("the host has no IPv4 default route (no uplink)");
   for (const auto& u : uplinks_not_forwarding) missing.push_back("IPv4 forwarding is off on uplink " + u);
-  for (const auto& c : pool_conflicts) missing.push_back("the sandbox address pool overlaps the host's route " + c);
+  for (const auto& c : pool_conflicts)
+    missing.push_back("the sandbox address pool overlaps the host's route " + c);
   return missing.empty() ? "ready" : Join(missing, "; ");
 }
 
@@ -359,7 +369,8 @@ StatusOr<EgressHostState> InspectEgressHost(const EgressConfig& config) {
     if (r.dst.len() == 0 || !r.dst.Overlaps(config.pool)) continue;
     auto it = by_index.find(r.oif);
     std::string dev = it == by_index.end() ? "" : it->second.name;
-    if (StartsWith(dev, kEgressIfPrefix) && config.pool.len() <= r.dst.len()) continue;  // a sandbox's own /30
+    if (StartsWith(dev, kEgressIfPrefix) && config.pool.len() <= r.dst.len())
+      continue;  // a sandbox's own /30
     st.pool_conflicts.push_back(r.dst.ToString() + (dev.empty() ? "" : " dev " + dev));
   }
   for (const auto& r : routes) {
@@ -393,14 +404,17 @@ Status PrepareEgressHost(const EgressConfig& config, ProcessRunner& runner) {
     spec.timeout = std::chrono::seconds(30);
     auto r = runner.Run(spec);
     if (!r.ok()) {
-      return FailedPreconditionError("egress network: cannot run `" + config.nft_program + "` to install the host firewall: " +
-                                     r.status().message())
+      return FailedPreconditionError("egress network: cannot run `" + config.nft_program +
+                                     "` to install the host firewall: " + r.status().message())
           .WithFix("install nftables (apt-get install nftables); scripts/install-deps does it");
     }
     if (!r->success()) {
-      return FailedPreconditionError("egress network: `nft -f -` refused the host firewall table inet cloudcoop (" +
-                                     r->Describe() + "): " + std::string(Trim(r->err)))
-          .WithFix("the kernel needs nf_tables with fib, reject, masquerade and conntrack support (Debian kernels have them)");
+      return FailedPreconditionError(
+                 "egress network: `nft -f -` refused the host firewall table inet cloudcoop (" +
+                 r->Describe() + "): " + std::string(Trim(r->err)))
+          .WithFix(
+              "the kernel needs nf_tables with fib, reject, masquerade and conntrack support (Debian kernels "
+              "have them)");
     }
   }
   if (!before.pool_conflicts.empty()) {
@@ -409,7 +423,8 @@ Status PrepareEgressHost(const EgressConfig& config, ProcessRunner& runner) {
         .WithFix("configure another pool for sandboxes (an unused IPv4 /16 to /28)");
   }
   if (before.uplinks.empty()) {
-    return FailedPreconditionError("egress network: the host has no IPv4 default route, so sandboxes would have nowhere to go")
+    return FailedPreconditionError(
+               "egress network: the host has no IPv4 default route, so sandboxes would have nowhere to go")
         .WithFix("give the host a default route, or run sandboxes with --net none");
   }
   for (const auto& u : before.uplinks_not_forwarding) {
@@ -419,7 +434,8 @@ Status PrepareEgressHost(const EgressConfig& config, ProcessRunner& runner) {
   }
   CC_ASSIGN_OR_RETURN(auto after, InspectEgressHost(config));
   if (!after.ready()) {
-    return CheckFailedError("egress network: the host is still not ready after preparation: " + after.Describe())
+    return CheckFailedError("egress network: the host is still not ready after preparation: " +
+                            after.Describe())
         .WithFix("check that nothing else rewrites nftables or sysctls at the same time");
   }
   CC_LOG_INFO("egress network: host prepared (uplinks %s)", Join(after.uplinks, ", ").c_str());
@@ -429,12 +445,13 @@ Status PrepareEgressHost(const EgressConfig& config, ProcessRunner& runner) {
 Status RemoveEgressHostRules(const EgressConfig& config, ProcessRunner& runner) {
   ProcessSpec spec;
   spec.argv = {config.nft_program, "-f", "-"};
-  spec.stdin_data = "table inet " + std::string(kNftTable) + " {}\ndelete table inet " + std::string(kNftTable) + "\n";
+  spec.stdin_data =
+      "table inet " + std::string(kNftTable) + " {}\ndelete table inet " + std::string(kNftTable) + "\n";
   spec.timeout = std::chrono::seconds(30);
   CC_ASSIGN_OR_RETURN(auto r, runner.Run(spec));
   if (!r.success()) {
-    return InternalError("egress network: `nft -f -` could not delete table inet cloudcoop (" + r.Describe() + "): " +
-                         std::string(Trim(r.err)));
+    return InternalError("egress network: `nft -f -` could not delete table inet cloudcoop (" + r.Describe() +
+                         "): " + std::string(Trim(r.err)));
   }
   return OkStatus();
 }
@@ -443,14 +460,16 @@ Status RemoveEgressHostRules(const EgressConfig& config, ProcessRunner& runner) 
 // One sandbox
 
 StatusOr<std::unique_ptr<EgressSandbox>> EgressSandbox::Setup(const EgressConfig& config, int child_netns_fd,
-                                                              const std::string& sandbox_name, ProcessRunner& runner) {
+                                                              const std::string& sandbox_name,
+                                                              ProcessRunner& runner) {
   std::unique_ptr<EgressSandbox> sb(new EgressSandbox());
   sb->config_ = config;
   sb->name_ = sandbox_name;
   Status s = sb->SetupSteps(child_netns_fd, runner);
   if (!s.ok()) {
     Status c = sb->Cleanup();
-    if (!c.ok()) CC_LOG_ERROR("egress network: cleanup after a failed setup also failed: %s", c.ToString().c_str());
+    if (!c.ok())
+      CC_LOG_ERROR("egress network: cleanup after a failed setup also failed: %s", c.ToString().c_str());
     return s;
   }
   return sb;
@@ -468,8 +487,10 @@ Status EgressSandbox::SetupSteps(int child_netns_fd, ProcessRunner& runner) {
     if (!c.auto_prepare_host) {
       return FailedPreconditionError("network mode egress: this host is not prepared for egress sandboxes (" +
                                      host.Describe() + ")")
-          .WithFix("run `cloudcoop sandbox prepare-host` once as root (it installs the nftables table inet cloudcoop "
-                   "and turns on IPv4 forwarding on the uplinks), or pass --net none");
+          .WithFix(
+              "run `cloudcoop sandbox prepare-host` once as root (it installs the nftables table inet "
+              "cloudcoop "
+              "and turns on IPv4 forwarding on the uplinks), or pass --net none");
     }
     std::string before = host.Describe();
     CC_RETURN_IF_ERROR(PrepareEgressHost(c, runner));
@@ -484,8 +505,9 @@ Status EgressSandbox::SetupSteps(int child_netns_fd, ProcessRunner& runner) {
   if (upstreams.empty()) {
     auto text = ReadFile(c.resolv_conf_path);
     if (!text.ok()) {
-      return text.status().Annotate("egress network: reading the host's resolvers").WithFix(
-          "make " + c.resolv_conf_path + " readable, or configure the resolvers explicitly");
+      return text.status()
+          .Annotate("egress network: reading the host's resolvers")
+          .WithFix("make " + c.resolv_conf_path + " readable, or configure the resolvers explicitly");
     }
     CC_ASSIGN_OR_RETURN(upstreams, ParseResolvConfNameservers(*text, c.resolv_conf_path));
   }
@@ -503,7 +525,8 @@ Status EgressSandbox::SetupSteps(int child_netns_fd, ProcessRunner& runner) {
   denied_.emplace_back(lease_.gateway, 32);
 
   child_netns_.Reset(fcntl(child_netns_fd, F_DUPFD_CLOEXEC, 3));
-  if (!child_netns_.valid()) return ErrnoError(errno, "egress network: duplicate the sandbox's network namespace descriptor");
+  if (!child_netns_.valid())
+    return ErrnoError(errno, "egress network: duplicate the sandbox's network namespace descriptor");
 
   CC_RETURN_IF_ERROR(Step(c, "veth"));
   CC_ASSIGN_OR_RETURN(auto host_rt, nl::Socket::Open(NETLINK_ROUTE));
@@ -521,7 +544,8 @@ Status EgressSandbox::SetupSteps(int child_netns_fd, ProcessRunner& runner) {
   }
   if (!created.ok()) {
     return created.WithFix(host_rt.last_errno() == EEXIST
-                               ? "the sandbox's namespace already has an " + sif + " device; give it a fresh network namespace"
+                               ? "the sandbox's namespace already has an " + sif +
+                                     " device; give it a fresh network namespace"
                                : "run as root with the veth driver available (CONFIG_VETH)");
   }
   link_created_ = true;
@@ -548,10 +572,12 @@ Status EgressSandbox::SetupSteps(int child_netns_fd, ProcessRunner& runner) {
     batch.push_back(nl::AddAddress(slink->index, sif, lease_.address, lease_.prefix_len));
     batch.push_back(nl::SetLinkUp(slink->index, sif));
     batch.push_back(nl::SetLinkUp(1, "lo"));
-    batch.push_back(nl::AddRoute({*IpPrefix::Parse("0.0.0.0/0"), nl::RouteType::kUnicast, lease_.gateway, slink->index}));
+    batch.push_back(
+        nl::AddRoute({*IpPrefix::Parse("0.0.0.0/0"), nl::RouteType::kUnicast, lease_.gateway, slink->index}));
     if (c.install_sandbox_routes) {
       for (bool v6 : {false, true}) {
-        for (const auto& p : SandboxRoutes(denied_, v6)) batch.push_back(nl::AddRoute({p, nl::RouteType::kProhibit, {}, 0}));
+        for (const auto& p : SandboxRoutes(denied_, v6))
+          batch.push_back(nl::AddRoute({p, nl::RouteType::kProhibit, {}, 0}));
       }
     }
     CC_RETURN_IF_ERROR(child_rt.Transact(batch));
@@ -575,8 +601,8 @@ Status EgressSandbox::SetupSteps(int child_netns_fd, ProcessRunner& runner) {
     return w;
   }
   CC_RETURN_IF_ERROR(Step(c, "done"));
-  CC_LOG_DEBUG("egress network: sandbox %s on %s (%s via %s)", name_.c_str(), hif.c_str(), lease_.address.ToString().c_str(),
-               lease_.gateway.ToString().c_str());
+  CC_LOG_DEBUG("egress network: sandbox %s on %s (%s via %s)", name_.c_str(), hif.c_str(),
+               lease_.address.ToString().c_str(), lease_.gateway.ToString().c_str());
   return OkStatus();
 }
 
@@ -628,30 +654,36 @@ Status EgressSandbox::Verify() {
   for (const auto& a : addrs) {
     if (a.index != sidx) continue;
     if (a.family == AF_INET6) return fail(sif + " has an IPv6 address " + a.local.ToString());
-    if (a.local == lease_.address && a.prefix_len == lease_.prefix_len) has_addr = true;
-    else return fail(sif + " has an unexpected address " + a.local.ToString());
+    if (a.local == lease_.address && a.prefix_len == lease_.prefix_len)
+      has_addr = true;
+    else
+      return fail(sif + " has an unexpected address " + a.local.ToString());
   }
   if (!has_addr) return fail(sif + " lacks " + lease_.address.ToString());
   for (bool v6 : {false, true}) {
     CC_ASSIGN_OR_RETURN(auto routes, nl::ListRoutes(child_rt, v6 ? AF_INET6 : AF_INET));
     auto has = [&](const IpPrefix& dst, nl::RouteType type) {
-      return std::any_of(routes.begin(), routes.end(), [&](const nl::RouteInfo& r) { return r.dst == dst && r.type == type; });
+      return std::any_of(routes.begin(), routes.end(),
+                         [&](const nl::RouteInfo& r) { return r.dst == dst && r.type == type; });
     };
     if (!v6) {
       bool default_ok = std::any_of(routes.begin(), routes.end(), [&](const nl::RouteInfo& r) {
-        return r.dst.len() == 0 && r.type == nl::RouteType::kUnicast && r.gateway && *r.gateway == lease_.gateway;
+        return r.dst.len() == 0 && r.type == nl::RouteType::kUnicast && r.gateway &&
+               *r.gateway == lease_.gateway;
       });
       if (!default_ok) return fail("the default route via " + lease_.gateway.ToString() + " is missing");
     }
     for (const auto& r : routes) {
       if (r.type != nl::RouteType::kUnicast) continue;
       bool expected = v6 ? r.dst == *IpPrefix::Parse("::1/128")
-                         : (r.dst.len() == 0 || r.dst == IpPrefix(IpAddr::V4(lease_.address.v4() & ~3u), lease_.prefix_len));
+                         : (r.dst.len() == 0 ||
+                            r.dst == IpPrefix(IpAddr::V4(lease_.address.v4() & ~3u), lease_.prefix_len));
       if (!expected) return fail("unexpected route " + r.dst.ToString() + " in the sandbox's namespace");
     }
     if (config_.install_sandbox_routes) {
       for (const auto& p : SandboxRoutes(denied_, v6)) {
-        if (!has(p, nl::RouteType::kProhibit)) return fail("the prohibit route for " + p.ToString() + " is missing");
+        if (!has(p, nl::RouteType::kProhibit))
+          return fail("the prohibit route for " + p.ToString() + " is missing");
       }
     }
   }
@@ -671,7 +703,8 @@ Status EgressSandbox::Verify() {
   if (!has_gw) return fail(lease_.host_ifname + " lacks the gateway address " + lease_.gateway.ToString());
   CC_ASSIGN_OR_RETURN(auto nf, nl::Socket::Open(NETLINK_NETFILTER));
   CC_ASSIGN_OR_RETURN(auto comment, nl::NftTableComment(nf, NFPROTO_INET, std::string(kNftTable)));
-  if (!comment || *comment != EgressHostRulesetComment(config_)) return fail("the host firewall table inet cloudcoop is missing or stale");
+  if (!comment || *comment != EgressHostRulesetComment(config_))
+    return fail("the host firewall table inet cloudcoop is missing or stale");
   return OkStatus();
 }
 
@@ -688,13 +721,17 @@ Status EgressSandbox::Cleanup() {
     } else {
       Status del = rt->Transact(nl::DeleteLink(lease_.host_ifname));
       // ENODEV: the veth went with the sandbox's namespace.
-      if (del.ok() || rt->last_errno() == ENODEV) link_created_ = false;
-      else note(del);
+      if (del.ok() || rt->last_errno() == ENODEV)
+        link_created_ = false;
+      else
+        note(del);
     }
   }
   if (!resolv_conf_path_.empty()) {
-    if (unlink(resolv_conf_path_.c_str()) == 0 || errno == ENOENT) resolv_conf_path_.clear();
-    else note(ErrnoError(errno, "egress network: remove " + resolv_conf_path_));
+    if (unlink(resolv_conf_path_.c_str()) == 0 || errno == ENOENT)
+      resolv_conf_path_.clear();
+    else
+      note(ErrnoError(errno, "egress network: remove " + resolv_conf_path_));
   }
   // The slot goes back only once its link is gone, so its names and addresses are never shared.
   if (slot_held_ && !link_created_) {

@@ -136,11 +136,11 @@ std::string EgressHostRuleset(const EgressConfig& config);
 std::string EgressHostRulesetComment(const EgressConfig& config);
 
 struct EgressHostState {
-  bool table_current = false;       // table inet cloudcoop exists with this config's comment
+  bool table_current = false;  // table inet cloudcoop exists with this config's comment
   std::optional<std::string> table_comment;
-  std::vector<std::string> uplinks; // interfaces of the IPv4 default routes
+  std::vector<std::string> uplinks;  // interfaces of the IPv4 default routes
   std::vector<std::string> uplinks_not_forwarding;
-  uint32_t uplink_mtu = 0;          // the smallest uplink MTU (the veth gets it)
+  uint32_t uplink_mtu = 0;             // the smallest uplink MTU (the veth gets it)
   std::vector<IpAddr> host_addresses;  // every IPv4 address of the host, outside the pool
   // Routes of the host that overlap the pool and are not a sandbox's own ("10.0.0.0/8 dev eth1"):
   // the pool would shadow or be shadowed by a real network.
@@ -148,7 +148,7 @@ struct EgressHostState {
   bool ready() const {
     return table_current && !uplinks.empty() && uplinks_not_forwarding.empty() && pool_conflicts.empty();
   }
-  std::string Describe() const;     // what is missing, for error messages
+  std::string Describe() const;  // what is missing, for error messages
 };
 // Reads the host's state in-process (netlink, /proc/sys). Fails only when it cannot be read.
 StatusOr<EgressHostState> InspectEgressHost(const EgressConfig& config);

@@ -118,10 +118,12 @@ class EgressNetns : public ::testing::Test {
     ASSERT_TRUE(rt.ok());
     auto links = nl::ListLinks(*rt);
     ASSERT_TRUE(links.ok());
-    for (const auto& l : *links) EXPECT_FALSE(StartsWith(l.name, kEgressIfPrefix)) << "left behind: link " << l.name;
+    for (const auto& l : *links)
+      EXPECT_FALSE(StartsWith(l.name, kEgressIfPrefix)) << "left behind: link " << l.name;
     auto addrs = nl::ListAddresses(*rt, AF_INET);
     ASSERT_TRUE(addrs.ok());
-    for (const auto& a : *addrs) EXPECT_FALSE(config_.pool.Contains(a.local)) << "left behind: " << a.local.ToString();
+    for (const auto& a : *addrs)
+      EXPECT_FALSE(config_.pool.Contains(a.local)) << "left behind: " << a.local.ToString();
     if (IsDirectory(config_.alloc_dir)) {
       auto entries = ListDir(config_.alloc_dir);
       ASSERT_TRUE(entries.ok());
@@ -168,7 +170,8 @@ TEST_F(EgressNetns, InternetAndDnsWork) {
     EXPECT_EQ(r[3]["result"], "resolved") << Describe(r[3]);
     EXPECT_EQ(r[3]["addrs"], NetnsTopology::kWebAddr);
     // No IPv6 address on eth0 (no link-local path to the host), its own IPv4 address only.
-    EXPECT_EQ(r[4]["addrs"], "lo/127.0.0.1,eth0/" + b.net->lease().address.ToString() + ",lo/::1") << Describe(r[4]);
+    EXPECT_EQ(r[4]["addrs"], "lo/127.0.0.1,eth0/" + b.net->lease().address.ToString() + ",lo/::1")
+        << Describe(r[4]);
     EXPECT_GE(topo_->Count("web"), 1u);
     EXPECT_GE(topo_->Count("dns-metadata"), 3u);  // the relay reached the host's resolver
     auto stats = b.net->relay().stats();
@@ -222,7 +225,8 @@ TEST_F(EgressNetns, DnsAnswersIntoDeniedRangesAreRefused) {
 }
 
 TEST_F(EgressNetns, HostAddressesAndServicesAreUnreachable) {
-  auto control = RunProbesOnHost({{"tcp", NetnsTopology::kHostAddr, any_port_}, {"tcp", "127.0.0.1", loopback_port_}});
+  auto control =
+      RunProbesOnHost({{"tcp", NetnsTopology::kHostAddr, any_port_}, {"tcp", "127.0.0.1", loopback_port_}});
   ASSERT_EQ(control[0]["result"], "connected") << Describe(control[0]);
   ASSERT_EQ(control[1]["result"], "connected") << Describe(control[1]);
   uint64_t any_before = topo_->Count("host-any"), lo_before = topo_->Count("host-loopback");
@@ -286,8 +290,12 @@ TEST_F(EgressNetns, OtherSandboxesAreUnreachable) {
   Probe control;
   for (int i = 0; i < 50 && control["result"] != "connected"; ++i) {
     ProcessSpec spec;
-    spec.argv = {"nsenter", "--net=/proc/" + std::to_string(b.child->pid()) + "/ns/net", testing::NetProbePath(), "tcp",
-                 b_addr, "8080"};
+    spec.argv = {"nsenter",
+                 "--net=/proc/" + std::to_string(b.child->pid()) + "/ns/net",
+                 testing::NetProbePath(),
+                 "tcp",
+                 b_addr,
+                 "8080"};
     auto out = DefaultProcessRunner().Run(spec);
     if (out.ok()) {
       auto parsed = testing::ParseProbeOutput(out->out);
@@ -352,7 +360,12 @@ TEST_F(EgressNetns, VerifyNoticesARemovedRoute) {
   Box b = MakeBox("tamper");
   ASSERT_TRUE(b.net);
   ProcessSpec spec;
-  spec.argv = {"nsenter", "--net=/proc/" + std::to_string(b.child->pid()) + "/ns/net", "ip", "route", "del", "prohibit",
+  spec.argv = {"nsenter",
+               "--net=/proc/" + std::to_string(b.child->pid()) + "/ns/net",
+               "ip",
+               "route",
+               "del",
+               "prohibit",
                "169.254.0.0/16"};
   auto r = DefaultProcessRunner().Run(spec);
   ASSERT_TRUE(r.ok() && r->success()) << (r.ok() ? r->err : r.status().ToString());
@@ -375,8 +388,10 @@ TEST_F(EgressNetns, ConcurrentSetupsNeverCollide) {
   for (int i = 0; i < kBoxes; ++i) {
     threads.emplace_back([&, i] {
       auto n = EgressSandbox::Setup(config_, boxes[i].child->netns_fd(), "box" + std::to_string(i));
-      if (n.ok()) boxes[i].net = std::move(*n);
-      else ADD_FAILURE() << n.status().ToString();
+      if (n.ok())
+        boxes[i].net = std::move(*n);
+      else
+        ADD_FAILURE() << n.status().ToString();
     });
   }
   for (auto& t : threads) t.join();
@@ -420,8 +435,8 @@ TEST_F(EgressNetns, CleanupAfterTheSandboxDiedLeavesNothing) {
 }
 
 TEST_F(EgressNetns, AFailureAtAnyStepLeavesNothing) {
-  for (const char* step : {"validate", "host", "allocate", "veth", "host-side", "sandbox-side", "dns-relay", "resolv-conf",
-                           "done"}) {
+  for (const char* step : {"validate", "host", "allocate", "veth", "host-side", "sandbox-side", "dns-relay",
+                           "resolv-conf", "done"}) {
     SCOPED_TRACE(step);
     EgressConfig c = config_;
     c.fault_injection = [step](std::string_view s) {
@@ -450,8 +465,12 @@ TEST_F(EgressNetns, ARealKernelRefusalLeavesNothingAndSaysWhy) {
   ASSERT_TRUE(child.ok());
   // The sandbox's namespace already has an eth0: the veth cannot be created.
   ProcessSpec spec;
-  spec.argv = {"nsenter", "--net=/proc/" + std::to_string((*child)->pid()) + "/ns/net", "ip", "link", "add", "eth0", "type",
-               "veth", "peer", "name", "eth0peer"};  // (this kernel has no dummy driver)
+  spec.argv = {"nsenter", "--net=/proc/" + std::to_string((*child)->pid()) + "/ns/net",
+               "ip",      "link",
+               "add",     "eth0",
+               "type",    "veth",
+               "peer",    "name",
+               "eth0peer"};  // (this kernel has no dummy driver)
   auto r = DefaultProcessRunner().Run(spec);
   ASSERT_TRUE(r.ok() && r->success());
   auto n = EgressSandbox::Setup(config_, (*child)->netns_fd(), "clash");
@@ -470,7 +489,8 @@ TEST_F(EgressNetns, UnpreparedHostFailsClosedOrIsPrepared) {
     auto n = EgressSandbox::Setup(config_, (*child)->netns_fd(), "unprepared");
     ASSERT_FALSE(n.ok());
     EXPECT_EQ(n.status().code(), StatusCode::kFailedPrecondition);
-    EXPECT_NE(n.status().message().find("inet cloudcoop is missing"), std::string::npos) << n.status().ToString();
+    EXPECT_NE(n.status().message().find("inet cloudcoop is missing"), std::string::npos)
+        << n.status().ToString();
     EXPECT_NE(n.status().message().find("network mode egress"), std::string::npos) << n.status().ToString();
     EXPECT_NE(n.status().fix().find("cloudcoop sandbox prepare-host"), std::string::npos);
     EXPECT_NE(n.status().fix().find("--net none"), std::string::npos);
@@ -543,8 +563,12 @@ TEST_F(EgressNetns, StaleRecordsAndOrphanLinksAreReclaimed) {
   ASSERT_TRUE(WriteFileAtomic(JoinPath(config_.alloc_dir, "slot-0"),
                               "sandbox=ghost\nowner_pid=" + std::to_string(dead) + "\nowner_start=1\n")
                   .ok());
-  ASSERT_TRUE(topo_->Ip({"-n", topo_->host_ns(), "link", "add", "cceg0", "type", "veth", "peer", "name", "xpeer0"}).ok());
-  ASSERT_TRUE(topo_->Ip({"-n", topo_->host_ns(), "link", "add", "cceg1", "type", "veth", "peer", "name", "xpeer1"}).ok());
+  ASSERT_TRUE(
+      topo_->Ip({"-n", topo_->host_ns(), "link", "add", "cceg0", "type", "veth", "peer", "name", "xpeer0"})
+          .ok());
+  ASSERT_TRUE(
+      topo_->Ip({"-n", topo_->host_ns(), "link", "add", "cceg1", "type", "veth", "peer", "name", "xpeer1"})
+          .ok());
   Box a = MakeBox("reuses-0");
   ASSERT_TRUE(a.net);
   EXPECT_EQ(a.net->lease().slot, 0);
@@ -566,9 +590,13 @@ TEST_F(EgressNetns, GarbageCollectionReclaimsDeadOwnersOnly) {
   ASSERT_TRUE(WriteFileAtomic(JoinPath(config_.alloc_dir, "slot-" + std::to_string(ghost)),
                               "sandbox=ghost\nowner_pid=" + std::to_string(dead) + "\nowner_start=1\n")
                   .ok());
-  ASSERT_TRUE(WriteFileAtomic(JoinPath(config_.alloc_dir, "slot-" + std::to_string(ghost) + ".resolv.conf"), "x").ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(JoinPath(config_.alloc_dir, "slot-" + std::to_string(ghost) + ".resolv.conf"), "x")
+          .ok());
   std::string ifname = EgressLeaseForSlot(config_.pool, ghost).host_ifname;
-  ASSERT_TRUE(topo_->Ip({"-n", topo_->host_ns(), "link", "add", ifname, "type", "veth", "peer", "name", "xghost"}).ok());
+  ASSERT_TRUE(
+      topo_->Ip({"-n", topo_->host_ns(), "link", "add", ifname, "type", "veth", "peer", "name", "xghost"})
+          .ok());
   auto n = CollectStaleEgressSlots(config_);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 1);
@@ -612,8 +640,8 @@ TEST_F(EgressNetns, NoneModeHasOnlyLoopback) {
   auto child = NetnsChild::Start();
   ASSERT_TRUE(child.ok());
   ASSERT_TRUE(SetupLoopbackOnly((*child)->netns_fd()).ok());
-  auto r = (*child)->Run({testing::NetProbePath(), "tcp", NetnsTopology::kWebAddr, "80", ",", "tcp", "127.0.0.1",
-                          loopback_port_, ",", "ifaddrs"});
+  auto r = (*child)->Run({testing::NetProbePath(), "tcp", NetnsTopology::kWebAddr, "80", ",", "tcp",
+                          "127.0.0.1", loopback_port_, ",", "ifaddrs"});
   ASSERT_TRUE(r.ok());
   auto p = testing::ParseProbeOutput(r->output);
   ASSERT_EQ(p.size(), 3u) << r->output;

@@ -68,10 +68,28 @@ TEST(NetAddr, EmbeddedIpv4Forms) {
 TEST(NetAddr, DeniedDestinations) {
   EgressConfig c;
   auto denied = EgressDeniedPrefixes(c);
-  for (const char* bad : {"169.254.169.254", "10.128.0.2", "172.17.0.1", "192.168.1.1", "100.64.0.1", "100.100.100.200",
-                          "127.0.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "100.96.0.6", "::1", "::",
-                          "::ffff:169.254.169.254", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "2002:a00:1::", "fd00:ec2::254",
-                          "fd20:ce::254", "fc00::1", "fe80::1", "ff02::1"}) {
+  for (const char* bad : {"169.254.169.254",
+                          "10.128.0.2",
+                          "172.17.0.1",
+                          "192.168.1.1",
+                          "100.64.0.1",
+                          "100.100.100.200",
+                          "127.0.0.1",
+                          "0.0.0.0",
+                          "224.0.0.1",
+                          "255.255.255.255",
+                          "100.96.0.6",
+                          "::1",
+                          "::",
+                          "::ffff:169.254.169.254",
+                          "::ffff:10.0.0.1",
+                          "64:ff9b::a9fe:a9fe",
+                          "2002:a00:1::",
+                          "fd00:ec2::254",
+                          "fd20:ce::254",
+                          "fc00::1",
+                          "fe80::1",
+                          "ff02::1"}) {
     EXPECT_TRUE(IsDenied(A(bad), denied)) << bad;
   }
   for (const char* ok : {"203.0.113.10", "8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "142.250.1.1"}) {
@@ -117,7 +135,8 @@ TEST(DnsMessage, RejectsMalformedQueries) {
 }
 
 // A response to `q` with the given records appended (each a name pointer to the question).
-std::string Answer(const std::string& q, const std::vector<std::pair<uint16_t, std::string>>& rrs, int section_an = -1) {
+std::string Answer(const std::string& q, const std::vector<std::pair<uint16_t, std::string>>& rrs,
+                   int section_an = -1) {
   std::string r = q;
   r[2] = static_cast<char>(0x81);
   r[3] = static_cast<char>(0x80);
@@ -141,7 +160,8 @@ std::string V6(const char* a) { return std::string(reinterpret_cast<const char*>
 
 TEST(DnsMessage, CollectsAddressesFromEverySection) {
   std::string q = dns::MakeQuery(7, "example.test", dns::kTypeA);
-  std::string r = Answer(q, {{dns::kTypeA, V4("203.0.113.10")}, {dns::kTypeAaaa, V6("::ffff:169.254.169.254")}}, 1);
+  std::string r =
+      Answer(q, {{dns::kTypeA, V4("203.0.113.10")}, {dns::kTypeAaaa, V6("::ffff:169.254.169.254")}}, 1);
   auto parsed = dns::ParseResponse(r);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   ASSERT_EQ(parsed->addresses.size(), 2u);
@@ -203,11 +223,13 @@ TEST(DnsMessage, ErrorReplyEchoesTheQuestion) {
 }
 
 TEST(DnsMessage, BlockedNames) {
-  for (const char* n : {"metadata.google.internal", "METADATA.Google.Internal.", "computemetadata.metadata.google.internal",
-                        "metadata", "metadata.", "metadata.goog", "x.metadata.goog"}) {
+  for (const char* n :
+       {"metadata.google.internal", "METADATA.Google.Internal.", "computemetadata.metadata.google.internal",
+        "metadata", "metadata.", "metadata.goog", "x.metadata.goog"}) {
     EXPECT_TRUE(dns::IsBlockedName(n)) << n;
   }
-  for (const char* n : {"example.test", "google.internal", "notmetadata.goog", "metadata.example.com", "internal"}) {
+  for (const char* n :
+       {"example.test", "google.internal", "notmetadata.goog", "metadata.example.com", "internal"}) {
     EXPECT_FALSE(dns::IsBlockedName(n)) << n;
   }
 }
@@ -268,12 +290,14 @@ TEST(EgressRuleset, DeniesWhatTheIssueLists) {
   std::string r = EgressHostRuleset(c);
   // Atomic replacement: create-if-missing, delete, recreate in one transaction.
   EXPECT_NE(r.find("table inet cloudcoop {}\ndelete table inet cloudcoop\n"), std::string::npos);
-  for (const char* p : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
-                        "100.96.0.0/16", "127.0.0.0/8", "fc00::/7", "fe80::/10", "fd00:ec2::254", "::ffff:0.0.0.0/96"}) {
+  for (const char* p :
+       {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "100.96.0.0/16",
+        "127.0.0.0/8", "fc00::/7", "fe80::/10", "fd00:ec2::254", "::ffff:0.0.0.0/96"}) {
     EXPECT_NE(r.find(p), std::string::npos) << p;
   }
   // Nothing of the host is open to a sandbox, not even DNS (its resolver is on its own loopback).
-  EXPECT_NE(r.find("hook input priority filter; policy accept;\n\t\tiifname \"cceg*\" counter reject"), std::string::npos);
+  EXPECT_NE(r.find("hook input priority filter; policy accept;\n\t\tiifname \"cceg*\" counter reject"),
+            std::string::npos);
   EXPECT_EQ(r.find("accept\n\t}\n\tchain forward"), std::string::npos);
   EXPECT_NE(r.find("th dport { 53, 853 }"), std::string::npos);
   EXPECT_NE(r.find("meta nfproto ipv6 counter reject"), std::string::npos);
@@ -303,9 +327,7 @@ TEST(EgressHosts, HostsFileHasNoMetadataName) {
 
 class EgressAllocation : public ::testing::Test {
  protected:
-  void SetUp() override {
-    config_.alloc_dir = dir_.Sub("net");
-  }
+  void SetUp() override { config_.alloc_dir = dir_.Sub("net"); }
   testing::TempDir dir_;
   EgressConfig config_;
 };
@@ -412,7 +434,8 @@ TEST_F(EgressAllocation, ConcurrentProcessesNeverCollide) {
   close(hold[0]);
   std::vector<int> slots;
   int slot;
-  while (slots.size() < size_t{kProcs * kEach} && read(results[0], &slot, sizeof(slot)) == sizeof(slot)) slots.push_back(slot);
+  while (slots.size() < size_t{kProcs * kEach} && read(results[0], &slot, sizeof(slot)) == sizeof(slot))
+    slots.push_back(slot);
   std::set<int> unique(slots.begin(), slots.end());
   EXPECT_EQ(slots.size(), size_t{kProcs * kEach});
   EXPECT_EQ(unique.size(), slots.size());

@@ -26,7 +26,9 @@ namespace cloudcoop::sandbox {
 StatusOr<UniqueFd> SocketInNetns(int netns_fd, int domain, int type, int protocol) {
   UniqueFd self(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!self.valid()) {
-    return ErrnoError(errno, "open /proc/thread-self/ns/net (to return after entering a sandbox's network namespace)")
+    return ErrnoError(
+               errno,
+               "open /proc/thread-self/ns/net (to return after entering a sandbox's network namespace)")
         .WithFix("mount /proc");
   }
   if (setns(netns_fd, CLONE_NEWNET) != 0) {
@@ -206,8 +208,8 @@ Status Socket::Send(std::vector<Message*>& msgs, uint32_t first_seq) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return ErrnoError(errno, "netlink: send \"" + msgs.front()->what() + "\"");
   if (static_cast<size_t>(n) != out.size()) {
-    return InternalError("netlink: short send of \"" + msgs.front()->what() + "\" (" + std::to_string(n) + " of " +
-                         std::to_string(out.size()) + " bytes)");
+    return InternalError("netlink: short send of \"" + msgs.front()->what() + "\" (" + std::to_string(n) +
+                         " of " + std::to_string(out.size()) + " bytes)");
   }
   return OkStatus();
 }
@@ -225,7 +227,8 @@ StatusOr<std::vector<Reply>> Socket::Receive(const std::vector<Message*>& msgs, 
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return DeadlineExceededError("netlink: no answer from the kernel within 5 s to \"" + msgs.front()->what() + "\"");
+        return DeadlineExceededError("netlink: no answer from the kernel within 5 s to \"" +
+                                     msgs.front()->what() + "\"");
       }
       return ErrnoError(errno, "netlink: receive the answer to \"" + msgs.front()->what() + "\"");
     }
@@ -247,7 +250,8 @@ StatusOr<std::vector<Reply>> Socket::Receive(const std::vector<Message*>& msgs, 
       const Message& m = *msgs[h.nlmsg_seq - first_seq];
       if (h.nlmsg_type == NLMSG_ERROR) {
         nlmsgerr e{};
-        if (!ReadStruct(payload, &e)) return InternalError("netlink: truncated error answer to \"" + m.what() + "\"");
+        if (!ReadStruct(payload, &e))
+          return InternalError("netlink: truncated error answer to \"" + m.what() + "\"");
         if (e.error == 0) {
           ++acks;
         } else {
@@ -348,8 +352,9 @@ Message LinkMessage(uint16_t type, uint16_t flags, int ifindex, std::string what
 }  // namespace
 
 Message NewVeth(const std::string& host_name, const std::string& peer_name, int peer_netns_fd, uint32_t mtu) {
-  Message m = LinkMessage(RTM_NEWLINK, kCreate, 0,
-                          "create veth pair " + host_name + " <-> " + peer_name + " (in the sandbox's namespace)");
+  Message m =
+      LinkMessage(RTM_NEWLINK, kCreate, 0,
+                  "create veth pair " + host_name + " <-> " + peer_name + " (in the sandbox's namespace)");
   m.AttrString(IFLA_IFNAME, host_name);
   if (mtu != 0) m.AttrU32(IFLA_MTU, mtu);
   size_t linkinfo = m.Nest(IFLA_LINKINFO);
@@ -494,7 +499,8 @@ Message DumpRoutes(int family) {
 
 StatusOr<LinkInfo> ParseLink(const Reply& r) {
   ifinfomsg ifi{};
-  if (r.type != RTM_NEWLINK || !ReadStruct(r.payload, &ifi)) return InternalError("netlink: malformed link message");
+  if (r.type != RTM_NEWLINK || !ReadStruct(r.payload, &ifi))
+    return InternalError("netlink: malformed link message");
   Attrs a(std::string_view(r.payload).substr(Align(sizeof(ifi))), IFLA_MAX);
   LinkInfo info;
   info.index = ifi.ifi_index;
@@ -510,7 +516,8 @@ StatusOr<LinkInfo> ParseLink(const Reply& r) {
 
 StatusOr<AddrInfo> ParseAddress(const Reply& r) {
   ifaddrmsg ifa{};
-  if (r.type != RTM_NEWADDR || !ReadStruct(r.payload, &ifa)) return InternalError("netlink: malformed address message");
+  if (r.type != RTM_NEWADDR || !ReadStruct(r.payload, &ifa))
+    return InternalError("netlink: malformed address message");
   Attrs a(std::string_view(r.payload).substr(Align(sizeof(ifa))), IFA_MAX);
   AddrInfo info;
   info.index = static_cast<int>(ifa.ifa_index);
@@ -529,7 +536,8 @@ StatusOr<AddrInfo> ParseAddress(const Reply& r) {
 
 StatusOr<RouteInfo> ParseRoute(const Reply& r) {
   rtmsg rt{};
-  if (r.type != RTM_NEWROUTE || !ReadStruct(r.payload, &rt)) return InternalError("netlink: malformed route message");
+  if (r.type != RTM_NEWROUTE || !ReadStruct(r.payload, &rt))
+    return InternalError("netlink: malformed route message");
   Attrs a(std::string_view(r.payload).substr(Align(sizeof(rt))), RTA_MAX);
   RouteInfo info;
   info.rtm_type = rt.rtm_type;
@@ -542,8 +550,10 @@ StatusOr<RouteInfo> ParseRoute(const Reply& r) {
     default: info.type = RouteType::kUnicast; break;
   }
   auto addr_of = [&](std::string_view v) -> std::optional<IpAddr> {
-    if (rt.rtm_family == AF_INET && v.size() == 4) return IpAddr::V4Bytes(reinterpret_cast<const uint8_t*>(v.data()));
-    if (rt.rtm_family == AF_INET6 && v.size() == 16) return IpAddr::V6Bytes(reinterpret_cast<const uint8_t*>(v.data()));
+    if (rt.rtm_family == AF_INET && v.size() == 4)
+      return IpAddr::V4Bytes(reinterpret_cast<const uint8_t*>(v.data()));
+    if (rt.rtm_family == AF_INET6 && v.size() == 16)
+      return IpAddr::V6Bytes(reinterpret_cast<const uint8_t*>(v.data()));
     return std::nullopt;
   };
   std::optional<IpAddr> dst = addr_of(a.Get(RTA_DST));
@@ -640,7 +650,8 @@ StatusOr<std::optional<std::string>> NftTableComment(Socket& s, uint8_t family, 
       std::string_view value = udata.substr(2, len);
       if (type == 0) {
         size_t nul = value.find('\0');
-        return std::optional<std::string>(std::string(nul == std::string_view::npos ? value : value.substr(0, nul)));
+        return std::optional<std::string>(
+            std::string(nul == std::string_view::npos ? value : value.substr(0, nul)));
       }
       udata.remove_prefix(size_t{len} + 2);
     }

@@ -67,7 +67,9 @@ class Message {
 class Attrs {
  public:
   Attrs(std::string_view payload, uint16_t max_type);
-  std::string_view Get(uint16_t type) const { return type < slots_.size() ? slots_[type] : std::string_view(); }
+  std::string_view Get(uint16_t type) const {
+    return type < slots_.size() ? slots_[type] : std::string_view();
+  }
   bool Has(uint16_t type) const { return !Get(type).empty(); }
   std::optional<uint32_t> U32(uint16_t type) const;
   std::optional<uint8_t> U8(uint16_t type) const;

@@ -1,0 +1,124 @@
+#include "sandbox/control.h"
+
+#include <signal.h>
+
+#include <algorithm>
+
+#include "core/files.h"
+#include "sandbox/ids.h"
+#include "sandbox/layers.h"
+#include "sandbox/plan.h"
+
+namespace cloudcoop::sandbox {
+namespace {
+
+StatusOr<std::unique_ptr<cgroup::Cgroup>> GroupOf(const state::RunningRecord& r) {
+  if (r.cgroup_version == 0 || r.cgroup_paths.empty()) {
+    return LayerError(Layer::kCgroup, StatusCode::kFailedPrecondition,
+                      "sandbox " + r.name + " runs without a cgroup (degraded)",
+                      "stop it through its supervisor (pid " + std::to_string(r.supervisor_pid) + ")");
+  }
+  auto group = cgroup::OpenFromPaths(r.cgroup_version, r.cgroup_paths);
+  if (group == nullptr) {
+    return LayerError(Layer::kCgroup, StatusCode::kDataLoss,
+                      "sandbox " + r.name + " has an unusable cgroup record", "run `cloudcoop sandbox gc`");
+  }
+  return group;
+}
+
+}  // namespace
+
+StatusOr<std::vector<SandboxInfo>> ListSandboxes(const std::string& state_dir) {
+  CC_ASSIGN_OR_RETURN(std::vector<state::RunningRecord> records, state::List(state_dir));
+  std::vector<SandboxInfo> out;
+  for (auto& r : records) {
+    SandboxInfo info;
+    info.alive = state::SupervisorAlive(r);
+    info.record = std::move(r);
+    if (info.alive) {
+      auto usage = ReadUsage(info.record);
+      if (usage.ok()) {
+        info.usage = *usage;
+        info.have_usage = true;
+      }
+    }
+    out.push_back(std::move(info));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SandboxInfo& a, const SandboxInfo& b) { return a.record.name < b.record.name; });
+  return out;
+}
+
+StatusOr<SandboxInfo> FindSandbox(const std::string& state_dir, const std::string& name) {
+  CC_ASSIGN_OR_RETURN(std::vector<SandboxInfo> all, ListSandboxes(state_dir));
+  for (auto& s : all) {
+    if (s.record.name == name) return std::move(s);
+  }
+  return NotFoundError("no sandbox named \"" + name + "\" is recorded under " + state_dir)
+      .WithFix("run `cloudcoop sandbox list` to see the running ones");
+}
+
+StatusOr<cgroup::Usage> ReadUsage(const state::RunningRecord& record) {
+  CC_ASSIGN_OR_RETURN(auto group, GroupOf(record));
+  return group->ReadUsage();
+}
+
+Status FreezeSandbox(const state::RunningRecord& record, bool frozen) {
+  CC_ASSIGN_OR_RETURN(auto group, GroupOf(record));
+  return group->Freeze(frozen);
+}
+
+Status KillSandbox(const state::RunningRecord& record) {
+  auto group = GroupOf(record);
+  if (!group.ok()) {
+    // No cgroup (degraded): the init's pid namespace still takes everything down with it. Only
+    // while its supervisor is alive is the recorded pid certainly still the init.
+    if (record.init_pid > 0 && state::SupervisorAlive(record)) {
+      kill(record.init_pid, SIGKILL);
+      return OkStatus();
+    }
+    return group.status();
+  }
+  return (*group)->KillAll();
+}
+
+StatusOr<StaleReport> FindStale(const std::string& state_dir) {
+  StaleReport report;
+  CC_ASSIGN_OR_RETURN(std::vector<state::RunningRecord> records, state::List(state_dir));
+  for (const auto& r : records) {
+    if (!state::SupervisorAlive(r)) report.records.push_back(r.name);
+  }
+  return report;
+}
+
+StatusOr<StaleReport> CollectStale(const std::string& state_dir) {
+  StaleReport report;
+  CC_ASSIGN_OR_RETURN(std::vector<state::RunningRecord> records, state::List(state_dir));
+  for (const auto& r : records) {
+    if (state::SupervisorAlive(r)) continue;
+    std::unique_ptr<cgroup::Cgroup> group;
+    if (r.cgroup_version != 0) {
+      group = cgroup::OpenFromPaths(r.cgroup_version, r.cgroup_paths);
+    } else {
+      // Killed before it recorded its cgroup: where the plan says it would be.
+      auto plan = PlanFromJson(r.plan_json);
+      auto layout =
+          plan.ok() ? cgroup::DetectLayout(plan->cgroup_root) : StatusOr<cgroup::Layout>(plan.status());
+      if (layout.ok()) {
+        auto where =
+            cgroup::Open(*layout, plan->cgroup_parent.empty() ? "cloudcoop" : plan->cgroup_parent, r.name);
+        group = cgroup::OpenFromPaths(where->version(), where->Paths());
+      }
+    }
+    if (group != nullptr) {
+      Status s = group->CleanupInParent();
+      if (!s.ok()) return s;
+    }
+    state::Remove(state_dir, r.name);
+    report.records.push_back(r.name);
+  }
+  CC_ASSIGN_OR_RETURN(report.uids, ids::CollectStale(state_dir));
+  return report;
+}
+
+}  // namespace cloudcoop::sandbox

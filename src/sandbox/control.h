@@ -1,0 +1,49 @@
+// Operating on running sandboxes from outside: list them with their usage (for `agent list`),
+// freeze and kill them (the kill switch), and collect what killed supervisors left behind.
+//
+// A sandbox is found through its running record (state.h); its processes through its cgroup, so
+// orphans and double-forked daemons are included. Killing goes through the cgroup (freeze, SIGKILL
+// every member, thaw, until empty); the sandbox's supervisor then sees its init die, records the
+// exit and removes everything.
+#ifndef CLOUDCOOP_SANDBOX_CONTROL_H_
+#define CLOUDCOOP_SANDBOX_CONTROL_H_
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/state.h"
+
+namespace cloudcoop::sandbox {
+
+struct SandboxInfo {
+  state::RunningRecord record;
+  bool alive = false;       // its supervisor is running (same pid and start time)
+  bool have_usage = false;  // usage could be read (a live sandbox with a cgroup)
+  cgroup::Usage usage;
+};
+
+// Every recorded sandbox, live or stale, sorted by name, with usage where available.
+StatusOr<std::vector<SandboxInfo>> ListSandboxes(const std::string& state_dir);
+StatusOr<SandboxInfo> FindSandbox(const std::string& state_dir, const std::string& name);
+
+StatusOr<cgroup::Usage> ReadUsage(const state::RunningRecord& record);
+// Freezes (or thaws) every process of the sandbox.
+Status FreezeSandbox(const state::RunningRecord& record, bool frozen);
+// SIGKILLs every process of the sandbox and waits until its group is empty.
+Status KillSandbox(const state::RunningRecord& record);
+
+struct StaleReport {
+  std::vector<std::string> records;  // names of records whose supervisor is gone
+  int uids = 0;                      // ephemeral uid allocations nobody holds
+};
+// What is stale, without changing anything.
+StatusOr<StaleReport> FindStale(const std::string& state_dir);
+// Kills what is left in stale sandboxes' cgroups, removes the groups, their records and unheld
+// ephemeral uid allocations.
+StatusOr<StaleReport> CollectStale(const std::string& state_dir);
+
+}  // namespace cloudcoop::sandbox
+
+#endif  // CLOUDCOOP_SANDBOX_CONTROL_H_

@@ -1,0 +1,152 @@
+#include "sandbox/netns.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sandbox/layers.h"
+
+namespace cloudcoop::sandbox::netns {
+namespace {
+
+// Runs in a vfork-style helper (CLONE_VM | CLONE_VFORK | CLONE_FILES) that lives in the new
+// namespace: opens a handle on it into the shared fd table and brings loopback up. Only plain
+// system calls here; the supervisor is suspended until the helper exits.
+struct HelperResult {
+  int netns_fd = -1;
+  int err = 0;
+  const char* step = "";
+};
+
+int NewNetnsHelper(void* arg) {
+  auto* r = static_cast<HelperResult*>(arg);
+  r->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (r->netns_fd < 0) {
+    r->err = errno;
+    r->step = "open /proc/self/ns/net";
+    _exit(1);
+  }
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    r->err = errno;
+    r->step = "socket(AF_INET)";
+    _exit(1);
+  }
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+    r->err = errno;
+    r->step = "ioctl(SIOCGIFFLAGS) lo";
+    _exit(1);
+  }
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
+    r->err = errno;
+    r->step = "ioctl(SIOCSIFFLAGS) lo up";
+    _exit(1);
+  }
+  close(s);
+  _exit(0);
+}
+
+StatusOr<UniqueFd> NewNamespaceWithLoopback() {
+  alignas(16) static char stack[64 * 1024];
+  HelperResult result;
+  pid_t pid = clone(NewNetnsHelper, stack + sizeof stack,
+                    CLONE_NEWNET | CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &result);
+  if (pid < 0) {
+    return LayerErrno(Layer::kNetns, "clone(CLONE_NEWNET)", "", errno,
+                      errno == ENOSPC ? "raise /proc/sys/user/max_net_namespaces" : "run as root");
+  }
+  int status = 0;
+  while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+  }
+  UniqueFd fd(result.netns_fd);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return LayerErrno(Layer::kNetns, result.step, "(new network namespace)", result.err ? result.err : EIO,
+                      "report this kernel configuration");
+  }
+  return fd;
+}
+
+}  // namespace
+
+uint64_t NamespaceInode(const std::string& proc_pid, const char* ns) {
+  struct stat st;
+  std::string path = "/proc/" + proc_pid + "/ns/" + ns;
+  return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+}
+
+StatusOr<Setup> PrepareInParent(NetMode mode, bool host_explicit) {
+  Setup setup;
+  setup.mode = mode;
+  switch (mode) {
+    case NetMode::kNone: {
+      CC_ASSIGN_OR_RETURN(setup.netns, NewNamespaceWithLoopback());
+      return setup;
+    }
+    case NetMode::kHost:
+      if (!host_explicit) {
+        return LayerError(Layer::kNetns, StatusCode::kInvalidArgument,
+                          "network mode host was not asked for explicitly",
+                          "pass --net host, or use --net none");
+      }
+      return setup;
+    case NetMode::kEgress:
+      return LayerError(Layer::kNetns, StatusCode::kUnimplemented,
+                        "network mode egress (filtered outbound internet) is not available in this build yet",
+                        "pass --net none (loopback only) or --net host (the host's network, explicitly)");
+  }
+  return LayerError(Layer::kNetns, StatusCode::kInvalidArgument, "unknown network mode", "use none or host");
+}
+
+Status ConfigureFromParent(Setup& setup, pid_t child) {
+  (void)setup;
+  (void)child;
+  return OkStatus();
+}
+
+Status ApplyInChild(int netns_fd) {
+  if (netns_fd < 0) return OkStatus();
+  if (setns(netns_fd, CLONE_NEWNET) != 0) {
+    return LayerErrno(Layer::kNetns, "setns(CLONE_NEWNET)", "", errno, "report this");
+  }
+  return OkStatus();
+}
+
+Status VerifyInChild(NetMode mode) {
+  if (mode == NetMode::kHost) return OkStatus();
+  struct if_nameindex* list = if_nameindex();
+  if (list == nullptr) return LayerErrno(Layer::kNetns, "if_nameindex", "(read-back)", errno, "report this");
+  int count = 0;
+  bool lo = false;
+  std::string names;
+  for (auto* p = list; p->if_index != 0; ++p) {
+    ++count;
+    names += std::string(names.empty() ? "" : ", ") + p->if_name;
+    if (std::strcmp(p->if_name, "lo") == 0) lo = true;
+  }
+  if_freenameindex(list);
+  if (mode == NetMode::kNone && (count != 1 || !lo)) {
+    return LayerVerifyError(Layer::kNetns, "mode none should see only lo, but sees: " + names, "report this");
+  }
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  bool up = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP) != 0;
+  if (s >= 0) close(s);
+  if (!up) return LayerVerifyError(Layer::kNetns, "loopback is not up", "report this");
+  return OkStatus();
+}
+
+void CleanupInParent(Setup& setup) { setup.netns.Reset(); }
+
+}  // namespace cloudcoop::sandbox::netns

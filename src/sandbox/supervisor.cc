@@ -1,0 +1,208 @@
+// The supervisor's side after clone(): answering the init until the command runs, then waiting.
+//
+// The wait loop polls a set of descriptors (the init's pidfd, a signalfd, the channel). Exec
+// auditing adds the seccomp notification fd to this set and answers SECCOMP_IOCTL_NOTIF_RECV there.
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/files.h"
+#include "core/logging.h"
+#include "core/strings.h"
+#include "sandbox/channel.h"
+#include "sandbox/launcher_internal.h"
+#include "sandbox/userns.h"
+
+namespace cloudcoop::sandbox::internal {
+namespace {
+
+// After the terminal hangs up, the command gets this long to exit on its own SIGHUP.
+constexpr int kHangupGraceMs = 3000;
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ReapInit(ParentCtx& ctx) {
+  if (ctx.child <= 0) return;
+  int status = 0;
+  while (waitpid(ctx.child, &status, __WALL) < 0 && errno == EINTR) {
+  }
+  ctx.init_status = status;
+  ctx.child = -1;
+}
+
+void SendSignal(ParentCtx& ctx, int sig) {
+  if (ctx.pidfd.valid()) syscall(SYS_pidfd_send_signal, ctx.pidfd.get(), sig, nullptr, 0);
+}
+
+std::string DescribeWait(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("was killed by signal ") + strsignal(WTERMSIG(status));
+  return "stopped";
+}
+
+}  // namespace
+
+const std::vector<int>& ForwardedSignals() {
+  static const std::vector<int> sigs = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+  return sigs;
+}
+
+sigset_t ForwardedSignalSet() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : ForwardedSignals()) sigaddset(&set, s);
+  return set;
+}
+
+int64_t NowMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+Status InjectedFault(const RunOptions& options, std::string_view step, Layer layer) {
+  if (options.fail_step.empty() || options.fail_step != step) return OkStatus();
+  return LayerErrno(layer, "injected fault", std::string(step), options.fail_errno,
+                    "none: a test asked for this failure");
+}
+
+void KillAndReapInit(ParentCtx& ctx) {
+  SendSignal(ctx, SIGKILL);
+  ReapInit(ctx);
+}
+
+Status AwaitLaunch(ParentCtx& ctx) {
+  for (;;) {
+    auto msg = channel::Recv(ctx.channel.get());
+    if (!msg.ok()) {
+      // The init died without reporting (killed, or crashed): say how.
+      ReapInit(ctx);
+      return LayerError(Layer::kSupervisor, StatusCode::kInternal,
+                        "the sandbox init " + DescribeWait(ctx.init_status) + " before the command started",
+                        "run with CLOUDCOOP_LOG=debug and report this");
+    }
+    switch (msg->type) {
+      case channel::Type::kDegraded:
+        ctx.result.degraded.push_back(msg->text);
+        if (ctx.options->on_degraded) ctx.options->on_degraded(msg->text);
+        break;
+      case channel::Type::kRunning: return OkStatus();
+      case channel::Type::kError: ReapInit(ctx); return msg->status;
+      default:
+        KillAndReapInit(ctx);
+        return LayerError(Layer::kSupervisor, StatusCode::kInternal,
+                          "unexpected message from the sandbox init", "report this");
+    }
+    for (int fd : msg->fds) close(fd);
+  }
+}
+
+// An idle supervisor per agent should cost little. Once the command has run for a while, the
+// start-up code (config parsing, plan building, the mount and seccomp code) is dead weight in the
+// supervisor's resident set: hand back the pages of its executable file mappings (never written, so
+// dropping them loses nothing; they stay in the page cache and fault back in if ever used again)
+// and trim the heap. Short-lived sandboxes never pay for it.
+constexpr int kIdleBeforeTrimMs = 2000;
+
+void ReleaseStartupPages() {
+  malloc_trim(0);
+  auto maps = ReadFile("/proc/self/maps");
+  if (!maps.ok()) return;
+  for (const auto& line : Split(*maps, '\n', true)) {
+    // "start-end perms offset dev inode path"
+    auto f = Split(line, ' ', true);
+    if (f.size() < 6 || f[1] != "r-xp" || f[5].empty() || f[5][0] != '/') continue;
+    uintptr_t start = std::strtoull(f[0].c_str(), nullptr, 16);
+    uintptr_t end = std::strtoull(f[0].substr(f[0].find('-') + 1).c_str(), nullptr, 16);
+    if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+  }
+}
+
+void Supervise(ParentCtx& ctx) {
+  bool channel_open = true;
+  bool trimmed = false;
+  int64_t hangup_deadline = -1;
+  while (ctx.child > 0) {
+    pollfd fds[3] = {{ctx.pidfd.get(), POLLIN, 0},
+                     {ctx.signal_fd.get(), POLLIN, 0},
+                     {channel_open ? ctx.channel.get() : -1, POLLIN, 0}};
+    int timeout = trimmed ? -1 : kIdleBeforeTrimMs;
+    if (hangup_deadline >= 0) timeout = static_cast<int>(std::max<int64_t>(0, hangup_deadline - NowMs()));
+    int n = poll(fds, 3, timeout);
+    if (n == 0 && hangup_deadline < 0) {
+      ReleaseStartupPages();
+      trimmed = true;
+      continue;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      CC_LOG_ERROR("sandbox %s: poll failed (%s); killing it", ctx.plan->name.c_str(), strerror(errno));
+      KillAndReapInit(ctx);
+      break;
+    }
+    if (n == 0 && hangup_deadline >= 0) {
+      CC_LOG_WARN("sandbox %s: terminal hung up and the command did not exit; killing it",
+                  ctx.plan->name.c_str());
+      KillAndReapInit(ctx);
+      break;
+    }
+    if (fds[2].revents != 0) {
+      auto msg = channel::Recv(ctx.channel.get());
+      if (!msg.ok()) {
+        channel_open = false;
+      } else if (msg->type == channel::Type::kExit) {
+        ctx.have_command_status = true;
+        ctx.command_status = msg->value;
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo si;
+      if (read(ctx.signal_fd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        // Sent by a process (kill, tmux, the agent service): pass it on. From the terminal: the
+        // command's process group got it already; a hang-up starts a grace period.
+        if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE) {
+          SendSignal(ctx, static_cast<int>(si.ssi_signo));
+        } else if (si.ssi_signo == SIGHUP && hangup_deadline < 0) {
+          hangup_deadline = NowMs() + kHangupGraceMs;
+        }
+      }
+    }
+    if (fds[0].revents & POLLIN) ReapInit(ctx);
+  }
+  // A status the init sent just before exiting may still be queued.
+  if (channel_open && !ctx.have_command_status) {
+    pollfd p{ctx.channel.get(), POLLIN, 0};
+    if (poll(&p, 1, 0) > 0) {
+      auto msg = channel::Recv(ctx.channel.get());
+      if (msg.ok() && msg->type == channel::Type::kExit) {
+        ctx.have_command_status = true;
+        ctx.command_status = msg->value;
+      }
+    }
+  }
+  int status = ctx.have_command_status ? ctx.command_status : ctx.init_status;
+  if (WIFSIGNALED(status)) {
+    ctx.result.signal = WTERMSIG(status);
+    ctx.result.exit_code = 128 + WTERMSIG(status);
+  } else {
+    ctx.result.exit_code = WEXITSTATUS(status);
+  }
+}
+
+}  // namespace cloudcoop::sandbox::internal
