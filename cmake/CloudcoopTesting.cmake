@@ -17,6 +17,7 @@ function(cloudcoop_test)
   endif()
   gtest_discover_tests(${T_NAME}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
-               ENVIRONMENT "CLOUDCOOP_BINARY=$<TARGET_FILE:cloudcoop>;CLOUDCOOP_SOURCE_DIR=${CMAKE_SOURCE_DIR};CLOUDCOOP_BUILD_DIR=${CMAKE_BINARY_DIR}")
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
+  # No ENVIRONMENT property: gtest_discover_tests keeps only the first item of a list-valued one.
+  # The binary, source and build directories are compiled into cc_testmain (testing/test_main.cc).
 endfunction()
