@@ -76,6 +76,18 @@ StatusOr<std::unique_ptr<FakeHostSource>> FakeHostSource::FromFixtureText(const 
 }
 
 StatusOr<std::unique_ptr<FakeHostSource>> FakeHostSource::ParseFixture(const nlohmann::json& j, Clock& clock) {
+  for (const char* list : {"agents", "profiles", "attach_argv"}) {
+    if (j.contains(list) && !j[list].is_array()) {
+      return InvalidArgumentError(std::string("the fixture's \"") + list + "\" is not a list")
+          .WithFix("see the format at the top of src/tui/fake_source.cc");
+    }
+  }
+  for (const char* map : {"host", "defaults", "generate", "transcripts", "audit", "fail", "lockout"}) {
+    if (j.contains(map) && !j[map].is_object()) {
+      return InvalidArgumentError(std::string("the fixture's \"") + map + "\" is not an object")
+          .WithFix("see the format at the top of src/tui/fake_source.cc");
+    }
+  }
   auto fake = std::make_unique<FakeHostSource>(clock);
   auto str = [](const nlohmann::json& o, const char* k, std::string d = {}) {
     return o.contains(k) && o[k].is_string() ? o[k].get<std::string>() : d;

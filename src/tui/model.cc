@@ -482,6 +482,15 @@ void ApplySnapshot(Model& m, const Snapshot& s) {
   m.cpu_sample = std::move(samples);
   m.snapshot = s;
   m.refresh_error = OkStatus();
+  if (!m.select_when_seen.empty()) {
+    for (const AgentRow& a : s.agents) {
+      if (a.name == m.select_when_seen) {
+        m.selected = a.name;
+        m.select_when_seen.clear();
+        break;
+      }
+    }
+  }
   ++m.refreshes;
 }
 
@@ -727,7 +736,7 @@ std::vector<Effect> Update(Model& m, const Event& e) {
       }
       std::string what = e.op_kind == OpKind::kPanic ? "panic" : std::string(OpVerb(e.op_kind)) + " " + e.agent;
       if (e.status.ok()) {
-        if (e.op_kind == OpKind::kAdd) m.selected = e.agent;  // the new agent
+        if (e.op_kind == OpKind::kAdd) m.select_when_seen = e.agent;  // the new agent
         if (!e.report.empty()) SetMessage(m, e.op_kind == OpKind::kPanic ? Severity::kWarn : Severity::kOk, e.report);
       } else if (e.op_kind == OpKind::kAdd) {
         FormState f;

@@ -168,6 +168,7 @@ struct Model {
   // View state.
   Mode mode = Mode::kTable;
   std::string selected;  // agent name; empty: the first row
+  std::string select_when_seen;  // an agent just added: selected once a snapshot has it
   int scroll = 0;        // first table row shown
   SortKey sort = SortKey::kName;
   bool sort_desc = false;

@@ -229,14 +229,25 @@ void RenderSummary(Screen& s, const Model& m, const Layout& L, const std::vector
     x += s.Put(x, y, dot, Style::kNormal);
     x += s.Put(x, y, std::to_string(unsandboxed) + " UNSANDBOXED", Style::kDanger);
   }
-  // Right side: sort and filter.
-  std::string right = "sort " + std::string(SortKeyName(m.sort)) + " " + std::string(m.sort_desc ? G(m).down : G(m).up);
+  // Right side, most important first: the filter, which rows are on screen, the sort order. What
+  // does not fit is left out.
+  std::vector<std::string> parts;
   if (!m.filter.empty() || m.mode == Mode::kFilter) {
-    right = "filter \"" + m.filter + "\" " + std::to_string(rows.size()) + "/" + std::to_string(agents.size()) + "  " + right;
+    parts.push_back("filter \"" + m.filter + "\" " + std::to_string(rows.size()) + "/" + std::to_string(agents.size()));
   }
-  right += " ";
-  int rw = TextWidth(right);
-  if (x + 2 + rw <= s.width()) s.Put(s.width() - rw, y, right, Style::kDim);
+  int n = static_cast<int>(rows.size());
+  if (n > L.rows_h && L.rows_h > 0) {
+    parts.push_back("rows " + std::to_string(m.scroll + 1) + "-" + std::to_string(std::min(m.scroll + L.rows_h, n)) + "/" +
+                    std::to_string(n));
+  }
+  parts.push_back("sort " + std::string(SortKeyName(m.sort)) + " " + std::string(m.sort_desc ? G(m).down : G(m).up));
+  std::string right;
+  for (const std::string& p : parts) {
+    std::string next = right.empty() ? p : right + dot + p;
+    if (x + 2 + TextWidth(next) + 1 > s.width()) break;
+    right = next;
+  }
+  if (!right.empty()) s.Put(s.width() - TextWidth(right) - 1, y, right, Style::kDim);
 }
 
 void RenderBanner(Screen& s, const Model& m, const Layout& L) {
@@ -298,13 +309,6 @@ void RenderTable(Screen& s, const Model& m, const Layout& L, const std::vector<S
     PutCol(s, c, kNet, y, a.network, Style::kNormal, m);
     PutCol(s, c, kLast, y, a.last_line, Style::kDim, m);
     if (selected) s.SetStyle(0, y, s.width(), Style::kSelected);
-  }
-  // A scroll hint on the heading when rows are hidden.
-  int n = static_cast<int>(rows.size());
-  if (n > L.rows_h && L.rows_h > 0) {
-    std::string hint = " " + std::to_string(m.scroll + 1) + "-" + std::to_string(std::min(m.scroll + L.rows_h, n)) + " of " +
-                       std::to_string(n) + " ";
-    s.Put(s.width() - TextWidth(hint), hy, hint, Style::kHeading);
   }
 }
 
@@ -462,21 +466,22 @@ void RenderHelp(Screen& s, const Model& m) {
     std::string keys;
     std::string what;
     std::optional<Action> action;
+    std::string brief;  // shown with the reason when the key does not apply now
   };
   const Glyphs& g = G(m);
   std::vector<Row> rows = {
       {std::string(g.up) + " " + std::string(g.down) + " j", "move the selection (k is kill)", std::nullopt},
       {"1-9", "select agent 1-9", std::nullopt},
       {"PgUp PgDn g G", "page, first, last", std::nullopt},
-      {"a", "add an agent (a form)", Action::kAdd},
-      {"k", "kill the selected agent (asks first)", Action::kKill},
-      {"r", "restart the selected agent", Action::kRestart},
-      {"Enter c", "connect: attach to its tmux session; detach (prefix d) returns here", Action::kConnect},
-      {"l", "its output, scrollable, follows new lines", Action::kTranscript},
-      {"e", "its exec and denial records (audit log)", Action::kAudit},
+      {"a", "add an agent (a form)", Action::kAdd, "add"},
+      {"k", "kill the selected agent (asks first)", Action::kKill, "kill"},
+      {"r", "restart the selected agent", Action::kRestart, "restart"},
+      {"Enter c", "connect: attach to its tmux session; detach (prefix d) returns here", Action::kConnect, "connect"},
+      {"l", "its output, scrollable, follows new lines", Action::kTranscript, "output"},
+      {"e", "its exec and denial records (audit log)", Action::kAudit, "exec log"},
       {"/", "filter by name, profile, state, network", Action::kFilter},
       {"s S", "sort by the next column / reverse the order", Action::kSort},
-      {"!", "PANIC: stop every agent and lock the host (type panic)", Action::kPanic},
+      {"!", "PANIC: stop every agent and lock the host (type panic)", Action::kPanic, "panic"},
       {"Ctrl-L", "refresh now and redraw", std::nullopt},
       {"Esc", "close, cancel, clear the filter", std::nullopt},
       {"?", "this help", Action::kHelp},
@@ -493,7 +498,7 @@ void RenderHelp(Screen& s, const Model& m) {
     int ry = y + 2 + i;
     Availability av = r.action ? Available(m, *r.action) : Availability{};
     s.Put(x + 2, ry, PadText(r.keys, keyw), av.ok ? Style::kKey : Style::kKeyDisabled);
-    std::string what = r.what + (av.ok ? "" : " (not now: " + av.why + ")");
+    std::string what = av.ok ? r.what : (r.brief.empty() ? r.what : r.brief) + " " + std::string(g.dot) + " not now: " + av.why;
     s.Put(x + 2 + keyw + 1, ry, FitText(what, w - keyw - 5, g.ellipsis), av.ok ? Style::kNormal : Style::kKeyDisabled);
   }
 }
