@@ -248,7 +248,8 @@ class Operations {
     if (req.kind == OpKind::kAttach) {
       auto argv = source_.AttachArgv(req.agent);
       if (!argv.ok()) {
-        queue_.Push(Event::OpDone(OpKind::kAttach, req.agent, argv.status(), {}, clock_.Monotonic()));
+        queue_.Push(Event::OpDone(OpKind::kAttach, req.agent, argv.status().Annotate("connect to " + req.agent), {},
+                                  clock_.Monotonic()));
         return;
       }
       Event e;

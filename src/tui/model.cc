@@ -751,7 +751,10 @@ std::vector<Effect> Update(Model& m, const Event& e) {
           SetMessage(m, Severity::kError, "adding " + e.agent + " failed: " + e.status.message(), "press a to correct the form (your values are kept)");
         }
       } else {
-        std::string prefix = e.op_kind == OpKind::kPanic ? "PANIC FAILED: " : what + " failed: ";
+        // Attach errors already say "connect to NAME: ...".
+        std::string prefix = e.op_kind == OpKind::kPanic  ? "PANIC FAILED: "
+                             : e.op_kind == OpKind::kAttach ? ""
+                                                            : what + " failed: ";
         SetMessage(m, Severity::kError, prefix + e.status.message(), e.status.fix());
       }
       if (e.op_kind != OpKind::kAttach || e.status.ok()) effects.push_back(Effect{Effect::Kind::kRefreshNow, {}, {}, {}});

@@ -3,6 +3,7 @@
 // Set CLOUDCOOP_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -185,7 +186,7 @@ void Settle(Harness& h) {
 }
 
 void ExpectGolden(const std::string& name, const std::string& text) {
-  std::string path = testing::SourceDir() + "/src/tui/testdata/" + name + ".txt";
+  std::string path = std::string(CLOUDCOOP_TUI_TESTDATA) + "/" + name + ".txt";
   const char* update = std::getenv("CLOUDCOOP_UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
     ASSERT_TRUE(WriteFileAtomic(path, text, 0644).ok());
@@ -852,6 +853,26 @@ TEST(TuiFakeSourceTest, FixtureLoadsAndRejectsBadInput) {
   EXPECT_FALSE(wrong.ok());
   EXPECT_TRUE(Contains(wrong.status().message(), "wrong type")) << wrong.status().message();
   EXPECT_FALSE(FakeHostSource::FromFixtureText("[", clock).ok());
+}
+
+// ---- the command without a terminal ------------------------------------------------------------------
+
+TEST(TuiCliTest, WithoutATerminalPrintsAOneLineHintAndTheStatus) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{}, std::vector<std::string>{"dashboard"}}) {
+    testing::CliResult r = testing::RunBinary(args);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+    EXPECT_TRUE(Contains(r.err, "cloudcoop: no terminal, so no dashboard; showing ")) << r.err;
+    EXPECT_TRUE(Contains(r.err, "(run `cloudcoop` in a terminal for the dashboard)")) << r.err;
+    EXPECT_FALSE(r.out.empty()) << "the status (or, without one, the commands) follows";
+  }
+}
+
+TEST(TuiCliTest, HelpDescribesTheKeys) {
+  testing::CliResult r = testing::RunBinary({"help", "dashboard"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_TRUE(Contains(r.out, "kill (k)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "NO_COLOR")) << r.out;
 }
 
 }  // namespace
