@@ -338,7 +338,8 @@ StatusOr<std::string> FakeHostSource::Add(const AddForm& form) {
   if (op_delay_.count() > 0) std::this_thread::sleep_for(op_delay_);
   std::lock_guard<std::mutex> lock(mu_);
   Record("add " + form.name + " profile=" + form.profile + " repo=" + form.repo + " workspace=" + form.workspace +
-         " cpus=" + form.cpus + " memory=" + form.memory + " pids=" + form.pids + " network=" + form.network);
+         " cpus=" + form.cpus + " memory=" + form.memory + " pids=" + form.pids + " network=" + form.network +
+         (form.unsandboxed ? " UNSANDBOXED" : ""));
   CC_RETURN_IF_ERROR(TakeFailure("add"));
   if (host_.lockout) {
     return FailedPreconditionError("agent add " + form.name + ": the host is locked after a panic")
@@ -375,6 +376,7 @@ StatusOr<std::string> FakeHostSource::Add(const AddForm& form) {
   fa.row.memory_limit = 6ULL << 30;
   fa.row.pids_limit = 1024;
   fa.row.last_line = "started";
+  fa.row.unsandboxed = form.unsandboxed;
   agents_.push_back(fa);
   return "agent " + form.name + " started (profile " + profile + ", network " + net + ")";
 }

@@ -54,6 +54,7 @@ std::string& FieldRef(AddForm& f, Field field) {
     case Field::kMemory: return f.memory;
     case Field::kPids: return f.pids;
     case Field::kNetwork:
+    case Field::kSandbox:
     case Field::kCount: break;
   }
   return f.network;
@@ -256,6 +257,16 @@ std::vector<Effect> HandleFormKey(Model& m, int key) {
   FormState& f = m.form;
   int focus = static_cast<int>(f.focus);
   int count = static_cast<int>(Field::kCount);
+  // The sandbox switch is not a text field.
+  if (f.focus == Field::kSandbox && (key == kKeyLeft || key == kKeyRight || key == ' ')) {
+    f.values.unsandboxed = !f.values.unsandboxed;
+    return {};
+  }
+  if (f.focus == Field::kSandbox && ((key >= 0x20 && key < 0x110000 && key != 0x7f) || key == kKeyBackspace ||
+                                     key == kKeyDelete || key == kKeyCtrlU)) {
+    f.error = "Left/Right or Space switch the sandbox on or off";
+    return {};
+  }
   switch (key) {
     case kKeyEscape:
       m.mode = Mode::kTable;

@@ -80,7 +80,7 @@ struct Message {
 };
 
 // The add form's fields, in tab order.
-enum class Field { kName, kProfile, kRepo, kBranch, kWorkspace, kCpus, kMemory, kPids, kNetwork, kCount };
+enum class Field { kName, kProfile, kRepo, kBranch, kWorkspace, kCpus, kMemory, kPids, kNetwork, kSandbox, kCount };
 
 struct FormState {
   AddForm values;

@@ -85,6 +85,9 @@ struct AddForm {
   std::string memory;
   std::string pids;
   std::string network;
+  // The explicit degraded mode (`agent add --unsandboxed`): own uid and no_new_privs only. Off
+  // unless the user switches it in the form; shown in red there and in the table.
+  bool unsandboxed = false;
 };
 
 // Shown as placeholders in the add form.

@@ -599,6 +599,29 @@ TEST(TuiModelTest, AddFormStartsAnAgentWithTheValuesTyped) {
   EXPECT_TRUE(Contains(h.Text(), "agent delta started")) << h.Text();
 }
 
+TEST(TuiModelTest, AddFormSandboxSwitchIsExplicitAndShown) {
+  Harness h(120, 30);
+  AddThree(h.fake());
+  h.Refresh();
+  h.Key('a');
+  h.Keys("risky");
+  h.Key(kKeyUp);  // wraps to the last field: the sandbox switch
+  ASSERT_EQ(h.m().form.focus, Field::kSandbox);
+  EXPECT_TRUE(Contains(h.Text(), "on: namespaces, cgroup limits, seccomp, Landlock")) << h.Text();
+  h.Key('x');
+  EXPECT_EQ(h.m().form.error, "Left/Right or Space switch the sandbox on or off");
+  h.Key(kKeyRight);
+  EXPECT_TRUE(h.m().form.values.unsandboxed);
+  EXPECT_EQ(StyleOf(h.Frame(), "OFF: UNSANDBOXED"), Style::kDanger);
+  h.Key(kKeyEnter);
+  EXPECT_EQ(h.fake().actions(), (std::vector<std::string>{
+                                    "add risky profile= repo= workspace= cpus= memory= pids= network= UNSANDBOXED"}));
+  std::string text = h.Text();
+  EXPECT_TRUE(Contains(text, "1 UNSANDBOXED")) << text;
+  EXPECT_TRUE(Contains(text, "running !sbx")) << text;
+  EXPECT_TRUE(Contains(text, "UNSANDBOXED: own uid and no_new_privs only")) << "the detail panel says what it means\n" << text;
+}
+
 TEST(TuiModelTest, AddFormShowsTheHostsErrorAndKeepsTheValues) {
   Harness h;
   AddThree(h.fake());

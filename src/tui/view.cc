@@ -514,6 +514,7 @@ std::string FieldLabel(Field f) {
     case Field::kMemory: return "memory";
     case Field::kPids: return "pids";
     case Field::kNetwork: return "network";
+    case Field::kSandbox: return "sandbox";
     case Field::kCount: break;
   }
   return "";
@@ -530,6 +531,7 @@ const std::string& FieldValue(const AddForm& f, Field field) {
     case Field::kMemory: return f.memory;
     case Field::kPids: return f.pids;
     case Field::kNetwork:
+    case Field::kSandbox:
     case Field::kCount: break;
   }
   return f.network;
@@ -548,6 +550,7 @@ std::string FieldPlaceholder(const Model& m, Field f) {
     case Field::kMemory: return dflt(d.memory);
     case Field::kPids: return dflt(d.pids);
     case Field::kNetwork: return dflt(d.network);
+    case Field::kSandbox:
     case Field::kCount: break;
   }
   return "";
@@ -574,8 +577,16 @@ void RenderForm(Screen& s, const Model& m) {
     bool focus = f.focus == field;
     s.Put(x + 2, row, focus ? std::string(g.mark) : " ", Style::kKey);
     s.Put(x + 3, row, PadText(FieldLabel(field), labelw), focus ? Style::kBold : Style::kNormal);
-    const std::string& value = FieldValue(f.values, field);
     int ix = x + 3 + labelw + 1;
+    if (field == Field::kSandbox) {
+      bool off = f.values.unsandboxed;
+      std::string text = off ? "OFF: UNSANDBOXED, own uid + no_new_privs only (logged)"
+                             : "on: namespaces, cgroup limits, seccomp, Landlock";
+      int used = s.Put(ix, row, FitText(text, inputw - 1, g.ellipsis), off ? Style::kDanger : Style::kNormal);
+      if (focus) s.Put(ix + used, row, g.cursor, Style::kKey);
+      continue;
+    }
+    const std::string& value = FieldValue(f.values, field);
     s.Fill(ix, row, inputw, U' ', Style::kInput);
     if (value.empty()) {
       // The placeholder (dim) after the cursor, so it is never mistaken for a typed value.
@@ -594,6 +605,7 @@ void RenderForm(Screen& s, const Model& m) {
   std::string hint;
   if (f.focus == Field::kProfile && !m.defaults.profiles.empty()) hint = "Left/Right: " + Join(m.defaults.profiles, ", ");
   if (f.focus == Field::kNetwork) hint = "Left/Right: none, egress, host";
+  if (f.focus == Field::kSandbox) hint = "Left/Right: off only for agents you would run on this host without cloudcoop";
   if (f.focus == Field::kMemory) hint = "e.g. 2G, 512M";
   if (f.focus == Field::kRepo) hint = "empty: a new empty workspace";
   ++row;
