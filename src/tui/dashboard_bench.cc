@@ -226,14 +226,25 @@ int main(int argc, char** argv) {
     std::ofstream f(fixture);
     f << R"({"host": {"kind": "local", "name": "bench"}, "generate": {"count": 100, "prefix": "agent"}})";
   }
+  // Real mode: the dashboard shows the agent host of $CLOUDCOOP_STATE_DIR (bench_dashboard.sh
+  // --real starts the agents); otherwise 100 fake agents from a fixture.
+  const char* real_state = std::getenv("CLOUDCOOP_STATE_DIR");
+  bool real = real_state != nullptr && *real_state != '\0';
   std::vector<std::string> base_env = {"TERM=xterm-256color", "LANG=C.UTF-8", "HOME=" + work, "XDG_CONFIG_HOME=" + work + "/cfg",
                                        "PATH=/usr/bin:/bin", "TZ=UTC"};
   auto cc_env = [&](const std::string& trace) {
     std::vector<std::string> e = base_env;
-    e.push_back("CLOUDCOOP_TEST_DASHBOARD_FIXTURE=" + fixture);
+    if (real) {
+      for (const char* var : {"CLOUDCOOP_STATE_DIR", "CLOUDCOOP_AGENT_UID_BASE", "CLOUDCOOP_AGENT_UID_COUNT"}) {
+        if (const char* v = std::getenv(var)) e.push_back(std::string(var) + "=" + v);
+      }
+    } else {
+      e.push_back("CLOUDCOOP_TEST_DASHBOARD_FIXTURE=" + fixture);
+    }
     e.push_back("CLOUDCOOP_BENCH_DASHBOARD_TRACE=" + trace);
     return e;
   };
+  std::printf("agents: %s\n", real ? ("the real local host in " + std::string(real_state)).c_str() : "100 fake agents (fixture)");
 
   // ---- 1. start to first full screen -------------------------------------------------------------
   std::printf("== start to first full screen, %d runs each (ms: median / p90)\n", runs);
@@ -261,7 +272,7 @@ int main(int argc, char** argv) {
       top_burst.push_back(top.burst_end_ms);
       top_cpu.push_back(top.cpu_ms);
     }
-    std::printf("%dx%d  cloudcoop dashboard (100 agents): %.1f / %.1f (its trace: first full frame written at %.1f / %.1f), "
+    std::printf("%dx%d  cloudcoop dashboard: %.1f / %.1f (its trace: first full frame written at %.1f / %.1f), "
                 "CPU %.1f ms\n",
                 sz.cols, sz.rows, Percentile(cc_burst, 50), Percentile(cc_burst, 90), Percentile(cc_trace, 50),
                 Percentile(cc_trace, 90), Percentile(cc_cpu, 50));
@@ -273,27 +284,35 @@ int main(int argc, char** argv) {
     first_screen["cc" + std::to_string(sz.cols)] = {Percentile(cc_burst, 50), Percentile(cc_trace, 50)};
   }
 
-  // The naive way: one look = tmux list-sessions + ps, with 100 sessions on a private server.
+  // The naive way: one look = tmux list-sessions + ps, on cloudcoop's own tmux server (real mode)
+  // or on a private server with 100 sessions.
   std::string sock = "cc-bench-" + std::to_string(getpid());
-  RunCmd({"tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "agent-000", "--", "sleep", "3600"});
-  for (int i = 1; i < 100; ++i) {
-    char name[32];
-    std::snprintf(name, sizeof name, "agent-%03d", i);
-    RunCmd({"tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", name, "--", "sleep", "3600"});
+  std::vector<std::string> tmux = {"tmux", "-L", sock};
+  if (real) {
+    tmux = {"tmux", "-S", std::string(real_state) + "/run/tmux.sock"};
+  } else {
+    RunCmd({"tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "agent-000", "--", "sleep", "3600"});
+    for (int i = 1; i < 100; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "agent-%03d", i);
+      RunCmd({"tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", name, "--", "sleep", "3600"});
+    }
   }
   std::vector<double> naive_wall, naive_cpu;
   for (int i = 0; i < runs; ++i) {
-    Cmd ls = RunCmd({"tmux", "-L", sock, "list-sessions", "-F", "#{session_name} #{session_created} #{pane_pid}"});
+    std::vector<std::string> ls_argv = tmux;
+    for (const char* w : {"list-sessions", "-F", "#{session_name} #{session_created} #{pane_pid}"}) ls_argv.push_back(w);
+    Cmd ls = RunCmd(ls_argv);
     Cmd ps = RunCmd({"ps", "-e", "-o", "pid,ppid,pcpu,rss,etime,args"});
     naive_wall.push_back(ls.wall_ms + ps.wall_ms);
     naive_cpu.push_back(ls.cpu_ms + ps.cpu_ms);
-    if (i == 0 && Count(ls.out, "\n") != 100) std::fprintf(stderr, "warning: tmux listed %zu sessions\n", Count(ls.out, "\n"));
+    if (i == 0) std::printf("naive look: tmux lists %zu sessions, ps %zu processes\n", Count(ls.out, "\n"), Count(ps.out, "\n") - 1);
   }
   std::printf("naive (tmux list-sessions + ps, 100 sessions): %.1f / %.1f ms, CPU %.1f ms per look\n",
               Percentile(naive_wall, 50), Percentile(naive_wall, 90), Percentile(naive_cpu, 50));
 
   // ---- 2. CPU per refresh with 100 agents ---------------------------------------------------------
-  std::printf("== CPU per refresh with 100 agents (each program runs %.0f s after its first screen, 1 s refresh)\n", hold_s);
+  std::printf("== CPU per refresh (each program runs %.0f s after its first screen, 1 s refresh)\n", hold_s);
   for (Screen sz : {Screen{80, 24}, Screen{200, 60}}) {
     std::string trace = work + "/trace-cpu-" + std::to_string(sz.cols);
     PtyRun cc = RunInPty({binary}, cc_env(trace), sz.cols, sz.rows, hold_s * 1000, "q");
@@ -324,7 +343,7 @@ int main(int argc, char** argv) {
     std::printf("200x60  top -d 1: %zu refreshes, CPU %.1f ms in all, %.2f ms per refresh\n", frames, top.cpu_ms, per);
   }
   std::printf("naive look (tmux list-sessions + ps): %.2f ms CPU per refresh\n", Percentile(naive_cpu, 50));
-  RunCmd({"tmux", "-L", sock, "kill-server"});
+  if (!real) RunCmd({"tmux", "-L", sock, "kill-server"});
   std::string sockfile = "/tmp/tmux-" + std::to_string(getuid()) + "/" + sock;
   unlink(sockfile.c_str());
   return 0;
