@@ -101,7 +101,7 @@ TEST_F(DashboardHostTest, AddViaTheForm) {
   p.Keys({"a", "C-u"});
   p.Type("Bad_Name");
   p.Keys({"Enter"});
-  p.WaitFor("agent name \"Bad_Name\" is not valid");
+  p.WaitFor("agent name Bad_Name is not valid");
   p.Keys({"Escape"});
   EXPECT_TRUE(Agent("Bad_Name").is_null());
 }
