@@ -358,9 +358,9 @@ Status RunDashboard(HostSource& source, const DashboardOptions& o) {
     Duration now = clock.Monotonic();
     std::vector<Event> events;
     if (term.TakeResize()) events.push_back(Event::Resize(term.width(), term.height(), now));
-    if (fds[0].revents & (POLLHUP | POLLERR)) {
-      // The terminal went away (SSH connection closed): nothing left to show.
-      quit = true;
+    if ((fds[0].revents & (POLLHUP | POLLERR)) || term.terminate_requested()) {
+      // The terminal went away (SSH connection closed), or SIGTERM/SIGHUP: give the terminal back;
+      // running operations still finish below.
       break;
     }
     for (int key : term.ReadKeys()) events.push_back(Event::KeyPress(key, now));
@@ -392,6 +392,7 @@ Status RunDashboard(HostSource& source, const DashboardOptions& o) {
     if (!quit) draw(cpu_start);
   }
   refresher.Stop();
+  term_or->reset();  // the terminal goes back to the user first
   ops.JoinAll();
   return OkStatus();
 }

@@ -23,14 +23,26 @@ namespace cloudcoop::tui {
 namespace {
 
 int g_resize_pipe[2] = {-1, -1};
+volatile sig_atomic_t g_terminate = 0;
 
-void OnSigwinch(int) {
-  int saved = errno;
+void Wake() {
   if (g_resize_pipe[1] >= 0) {
     char c = 1;
     ssize_t ignored = write(g_resize_pipe[1], &c, 1);
     (void)ignored;
   }
+}
+
+void OnSigwinch(int) {
+  int saved = errno;
+  Wake();
+  errno = saved;
+}
+
+void OnTerminate(int) {
+  int saved = errno;
+  g_terminate = 1;
+  Wake();
   errno = saved;
 }
 
@@ -117,6 +129,14 @@ StatusOr<std::unique_ptr<Terminal>> Terminal::Open(bool want_color) {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   sigaction(SIGWINCH, &sa, nullptr);
+  // SIGTERM and SIGHUP (the SSH connection went away) end the loop cleanly instead of leaving the
+  // terminal in raw mode or an operation half-done.
+  struct sigaction quit {};
+  quit.sa_handler = OnTerminate;
+  sigemptyset(&quit.sa_mask);
+  quit.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &quit, nullptr);
+  sigaction(SIGHUP, &quit, nullptr);
 
   // Escape alone should close a dialog quickly; 50 ms still joins escape sequences over SSH.
   set_escdelay(50);
@@ -152,7 +172,11 @@ Terminal::~Terminal() {
     delscreen(static_cast<SCREEN*>(screen_));
   }
   signal(SIGWINCH, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
 }
+
+bool Terminal::terminate_requested() const { return g_terminate != 0; }
 
 int Terminal::width() const { return COLS; }
 int Terminal::height() const { return LINES; }

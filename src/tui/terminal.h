@@ -37,6 +37,9 @@ class Terminal {
   std::vector<int> ReadKeys();
   // After SIGWINCH: reads the new size; true when it changed.
   bool TakeResize();
+  // True once SIGTERM or SIGHUP arrived (the loop then quits: the terminal is given back, and a
+  // running operation still finishes).
+  bool terminate_requested() const;
 
   // Gives the terminal back (as it was before Open) and takes it again.
   void Suspend();

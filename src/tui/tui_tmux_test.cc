@@ -2,6 +2,7 @@
 // capture-pane), against the fake host loaded from a fixture (CLOUDCOOP_TEST_DASHBOARD_FIXTURE).
 // Waits are bounded polls of the pane; nothing here asserts a time.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -335,6 +336,24 @@ TEST(TuiTmuxTest, QuitEndsWithStatusZero) {
   p.WaitFor("gamma");
   p.Keys({"q"});
   EXPECT_EQ(f.WaitExit(), "0") << p.Capture();
+}
+
+TEST(TuiTmuxTest, SigtermGivesTheTerminalBackAndLetsTheOperationFinish) {
+  Fixture f(std::string(kThree) + R"(, "op_delay_ms": 1500)");
+  Pane p(80, 24, Dashboard(f));
+  p.WaitFor("gamma");
+  p.Keys({"k", "y"});
+  p.WaitFor("killing alpha");
+  // The pane runs sh, whose child is the dashboard.
+  std::string sh = p.Format("#{pane_pid}");
+  auto children = ReadFile("/proc/" + sh + "/task/" + sh + "/children");
+  ASSERT_TRUE(children.ok());
+  int dashboard = std::atoi(std::string(Trim(*children)).c_str());
+  ASSERT_GT(dashboard, 0);
+  ASSERT_EQ(kill(dashboard, SIGTERM), 0);
+  EXPECT_EQ(f.WaitExit(), "0") << p.Capture();
+  EXPECT_FALSE(Has(p.Capture(), "a add k kill")) << "the alternate screen is gone:\n" << p.Capture();
+  EXPECT_EQ(f.Actions(), (std::vector<std::string>{"kill alpha"})) << "the kill was not cut off";
 }
 
 TEST(TuiTmuxTest, BadFixtureIsAClearError) {
