@@ -28,6 +28,7 @@ namespace {
 
 constexpr int kTranscriptMaxLines = 2000;
 constexpr int kAuditMaxRecords = 2000;
+constexpr int kFirstSnapshotWaitMs = 40;
 
 int64_t ThreadCpuNs() {
   timespec ts{};
@@ -344,6 +345,18 @@ Status RunDashboard(HostSource& source, const DashboardOptions& o) {
       first_full = first_full || full;
     }
   };
+  // A fast host answers within a few milliseconds: wait briefly for the first snapshot so the first
+  // frame is the full one (no "loading" flash); a slow host gets the loading frame at once after.
+  {
+    struct pollfd first{queue.fd(), POLLIN, 0};
+    if (poll(&first, 1, kFirstSnapshotWaitMs) > 0) {
+      for (Event& e : queue.Drain()) {
+        for (const Effect& fx : Update(m, e)) {
+          if (fx.kind == Effect::Kind::kRefreshNow) refresher.RefreshNow();
+        }
+      }
+    }
+  }
   draw(ThreadCpuNs());
 
   bool quit = false;
