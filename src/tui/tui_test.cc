@@ -304,7 +304,16 @@ TEST(TuiViewTest, GcpHeaderShowsTheVm) {
   host.vm = VmInfo{"cc-dev", "RUNNING", "europe-north2-a", "c4a-highcpu-8", 0.06};
   h.fake().SetHost(host);
   h.Refresh();
-  EXPECT_TRUE(Contains(h.Frame().Row(0), "gcp VM cc-dev RUNNING · europe-north2-a · c4a-highcpu-8 · $0.060/h"))
+  EXPECT_TRUE(Contains(h.Frame().Row(0), "gcp VM cc-dev RUNNING · europe-north2-a · c4a-highcpu-8 · ~$0.060/h"))
+      << h.Frame().Row(0);
+  // Agents on this machine while a VM is configured: both are named.
+  host.kind = "local";
+  host.name = "laptop";
+  host.vm->state = "stopped";
+  host.vm->cost_per_hour.reset();
+  h.fake().SetHost(host);
+  h.Refresh();
+  EXPECT_TRUE(Contains(h.Frame().Row(0), "local host laptop · VM cc-dev stopped · europe-north2-a · c4a-highcpu-8"))
       << h.Frame().Row(0);
 }
 

@@ -172,18 +172,20 @@ std::string HostText(const Model& m) {
   if (!m.snapshot) return m.hostname_hint.empty() ? std::string("connecting to the agent host") : m.hostname_hint;
   const HostHeader& h = m.snapshot->host;
   std::string dot = " " + std::string(G(m).dot) + " ";
+  std::string vm;
   if (h.vm) {
-    std::string t = h.kind + " VM " + h.vm->name + " " + h.vm->state;
-    if (!h.vm->zone.empty()) t += dot + h.vm->zone;
-    if (!h.vm->machine_type.empty()) t += dot + h.vm->machine_type;
+    vm = "VM " + h.vm->name + " " + h.vm->state;
+    if (!h.vm->zone.empty()) vm += dot + h.vm->zone;
+    if (!h.vm->machine_type.empty()) vm += dot + h.vm->machine_type;
     if (h.vm->cost_per_hour) {
       char buf[32];
-      std::snprintf(buf, sizeof buf, "$%.3f/h", *h.vm->cost_per_hour);
-      t += dot + buf;
+      std::snprintf(buf, sizeof buf, "~$%.3f/h", *h.vm->cost_per_hour);
+      vm += dot + buf;
     }
-    return t;
   }
-  return h.kind + " host " + h.name;
+  // Agents on the VM itself: the VM is the host. Agents here while a VM is configured: both.
+  if (h.kind == "gcp" && h.vm) return "gcp " + vm;
+  return h.kind + " host " + h.name + (vm.empty() ? "" : dot + vm);
 }
 
 void RenderTitle(Screen& s, const Model& m, const Layout& L) {
@@ -711,7 +713,8 @@ std::vector<std::string> MessageLines(const Model& m) {
     std::string text = m.message.text + (m.message.fix.empty() ? "" : " (fix: " + m.message.fix + ")");
     for (auto& l : Wrap(text, w)) lines.push_back(l);
   } else if (m.snapshot && !m.snapshot->problems.empty() && m.mode == Mode::kTable) {
-    std::string text = std::to_string(m.snapshot->problems.size()) + " problem(s) reading the agents: " + m.snapshot->problems[0];
+    size_t n = m.snapshot->problems.size();
+    std::string text = (n == 1 ? std::string("problem: ") : std::to_string(n) + " problems, the first: ") + m.snapshot->problems[0];
     for (auto& l : Wrap(text, w)) lines.push_back(l);
   }
   if (lines.size() > 3) {
