@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "cli/command.h"
+#include "cli/dashboard_vm.h"
 #include "config/loader.h"
 #include "tui/dashboard.h"
 #include "tui/fake_source.h"
@@ -47,6 +48,9 @@ StatusOr<std::unique_ptr<tui::HostSource>> OpenSource(Invocation& inv) {
       .WithFix("build a cloudcoop that includes the agent host (src/node)");
 }
 
+// How often the header's VM facts are read from GCP.
+constexpr Duration kVmEvery = std::chrono::seconds(15);
+
 int RunDashboardCommand(Invocation& inv) {
   if (isatty(STDIN_FILENO) != 1 || isatty(STDOUT_FILENO) != 1) return ShowStatusInstead(inv);
   auto config = inv.Config();
@@ -61,7 +65,14 @@ int RunDashboardCommand(Invocation& inv) {
   if (gethostname(host, sizeof host - 1) == 0) options.hostname_hint = std::string("local host ") + host;
   auto source = OpenSource(inv);
   if (!source.ok()) return inv.Fail(source.status());
-  Status st = tui::RunDashboard(**source, options);
+  std::unique_ptr<tui::HostSource> shown = std::move(*source);
+  if ((*config)->settings().provider == "gcp") {
+    // The configured VM in the header. Without credentials the dashboard still opens and says why.
+    auto reader = GcpVmReader(inv, (*config)->settings());
+    VmReader read = reader.ok() ? *reader : VmReader([st = reader.status()]() -> StatusOr<tui::VmInfo> { return st; });
+    shown = WithVmHeader(std::move(shown), std::move(read), DefaultClock(), kVmEvery);
+  }
+  Status st = tui::RunDashboard(*shown, options);
   if (!st.ok()) return inv.Fail(st);
   return 0;
 }
