@@ -6,7 +6,9 @@
 #include <memory>
 #include <ostream>
 
+#include "cli/audit_action.h"
 #include "cli/command.h"
+#include "cli/dashboard_audited.h"
 #include "cli/dashboard_vm.h"
 #include "config/loader.h"
 #include "tui/dashboard.h"
@@ -38,8 +40,14 @@ int ShowStatusInstead(Invocation& inv) {
   return status->run(sub);
 }
 
+bool UsesTestFixture() {
+  const char* fixture = std::getenv(kFixtureEnv);
+  return fixture != nullptr && *fixture != '\0';
+}
+
 StatusOr<std::unique_ptr<tui::HostSource>> OpenSource(Invocation& inv) {
-  if (const char* fixture = std::getenv(kFixtureEnv); fixture != nullptr && *fixture != '\0') {
+  if (UsesTestFixture()) {
+    const char* fixture = std::getenv(kFixtureEnv);
     CC_ASSIGN_OR_RETURN(auto fake, tui::FakeHostSource::FromFixture(fixture, DefaultClock()));
     return std::unique_ptr<tui::HostSource>(std::move(fake));
   }
@@ -66,6 +74,10 @@ int RunDashboardCommand(Invocation& inv) {
   auto source = OpenSource(inv);
   if (!source.ok()) return inv.Fail(source.status());
   std::unique_ptr<tui::HostSource> shown = std::move(*source);
+  // Every change made from the dashboard is an audited control action (no record, no change; the
+  // form's sandbox switch is recorded as --unsandboxed). Not the test fixture's fake host: its
+  // changes are pretend ones, kept in its own action log, and must not reach the real audit log.
+  if (!UsesTestFixture()) shown = WithAuditedActions(std::move(shown), AuditTargetFor(inv));
   if ((*config)->settings().provider == "gcp") {
     // The configured VM in the header. Without credentials the dashboard still opens and says why.
     auto reader = GcpVmReader(inv, (*config)->settings());
