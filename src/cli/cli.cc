@@ -270,7 +270,8 @@ int RunCli(const std::vector<std::string>& argv, std::istream& in, std::ostream&
                 std::find(leading.begin(), leading.end(), "-h") != leading.end();
     bool version = std::find(leading.begin(), leading.end(), "--version") != leading.end();
     if (version) parsed.spec = FindCommand("version");
-    else if (!help) parsed.spec = FindCommand(stdin_is_tty ? "dashboard" : "status");
+    // The dashboard decides: the screen on a terminal, else a one-line hint and the status.
+    else if (!help) parsed.spec = FindCommand("dashboard");
     if (parsed.spec == nullptr) {
       PrintMainHelp(out);
       return help || argv.size() <= 1 ? 0 : 2;

@@ -24,6 +24,7 @@ extern const CommandSpec kResizeCommand;
 extern const CommandSpec kStartCommand;
 extern const CommandSpec kStatusCommand;
 extern const CommandSpec kStopCommand;
+extern const CommandSpec kDashboardCommand;
 extern const CommandSpec kHelpCommand;
 extern const CommandSpec kSandboxPrepareHostCommand;
 extern const CommandSpec kSandboxGcCommand;
@@ -34,6 +35,8 @@ extern const CommandSpec kVersionCommand;
 
 const std::vector<const CommandSpec*>& AllCommands() {
   static const std::vector<const CommandSpec*> commands = {
+      // Agents
+      &kDashboardCommand,
       // Cloud (GCP agent host)
       &kStatusCommand,
       &kCreateCommand,
