@@ -13,8 +13,9 @@ int RunSandboxGc(Invocation& inv) {
   auto report = sandbox::CollectStale(StateDirFromEnv());
   if (!report.ok()) return inv.Fail(report.status());
   inv.out() << "removed " << report->records.size() << " stale sandbox record(s)"
-            << (report->records.empty() ? "" : " (" + Join(report->records, ", ") + ")") << " and "
-            << report->uids << " unheld uid allocation(s)\n";
+            << (report->records.empty() ? "" : " (" + Join(report->records, ", ") + ")") << ", "
+            << report->uids << " unheld uid allocation(s) and " << report->net_slots
+            << " egress address slot(s)\n";
   return 0;
 }
 

@@ -231,7 +231,9 @@ const Step kBeforeGo[] = {
 const Step kAfterGo[] = {
     {{"netns.apply", "init", Layer::kNetns, "join the network namespace (none, egress); host: stay"},
      JoinNet},
-    {{"netns.verify", "init", Layer::kNetns, "read back: none sees only lo, up"}, VerifyNet},
+    {{"netns.verify", "init", Layer::kNetns,
+      "read back: none sees only lo, up; egress sees lo and eth0 up and nothing else up"},
+     VerifyNet},
     {{"cgroup.join", "init", Layer::kCgroup,
       "join the sandbox's cgroup itself (write 0 to its tasks files) and read the membership back"},
      JoinCgroup},

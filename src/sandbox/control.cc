@@ -7,6 +7,7 @@
 #include "core/files.h"
 #include "sandbox/ids.h"
 #include "sandbox/layers.h"
+#include "sandbox/net_egress.h"
 #include "sandbox/plan.h"
 
 namespace cloudcoop::sandbox {
@@ -118,6 +119,7 @@ StatusOr<StaleReport> CollectStale(const std::string& state_dir) {
     report.records.push_back(r.name);
   }
   CC_ASSIGN_OR_RETURN(report.uids, ids::CollectStale(state_dir));
+  CC_ASSIGN_OR_RETURN(report.net_slots, CollectStaleEgressSlots(EgressConfigForStateDir(state_dir)));
   return report;
 }
 

@@ -37,11 +37,12 @@ Status KillSandbox(const state::RunningRecord& record);
 struct StaleReport {
   std::vector<std::string> records;  // names of records whose supervisor is gone
   int uids = 0;                      // ephemeral uid allocations nobody holds
+  int net_slots = 0;                 // egress address slots of dead supervisors (their veths removed)
 };
 // What is stale, without changing anything.
 StatusOr<StaleReport> FindStale(const std::string& state_dir);
-// Kills what is left in stale sandboxes' cgroups, removes the groups, their records and unheld
-// ephemeral uid allocations.
+// Kills what is left in stale sandboxes' cgroups, removes the groups, their records, unheld
+// ephemeral uid allocations and egress address slots of dead supervisors.
 StatusOr<StaleReport> CollectStale(const std::string& state_dir);
 
 }  // namespace cloudcoop::sandbox

@@ -22,6 +22,7 @@
 #include "core/strings.h"
 #include "sandbox/channel.h"
 #include "sandbox/launcher_internal.h"
+#include "sandbox/net_egress.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/userns.h"
 
@@ -126,8 +127,9 @@ Status Clone(ParentCtx& c) {
   cc.files.passwd = ids::GeneratePasswd(p.user_name, c.lease.uid, c.lease.gid, p.home, p.shell);
   cc.files.group = ids::GenerateGroup(p.user_name, c.lease.gid);
   cc.files.hostname = p.hostname + "\n";
-  cc.files.hosts =
-      "127.0.0.1\tlocalhost\n127.0.1.1\t" + p.hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  cc.files.hosts = SandboxHostsFile(p.hostname);
+  // Egress: the sandbox's resolver is its DNS relay on its own loopback (set up by netns.configure).
+  if (p.net == NetMode::kEgress) cc.files.resolv_conf = SandboxResolvConf();
 
   int pidfd = -1;
   clone_args args{};
@@ -184,7 +186,7 @@ Status PrepareNet(ParentCtx& c) {
   CC_ASSIGN_OR_RETURN(c.net, netns::PrepareInParent(c.plan->net, c.plan->host_net_explicit));
   return OkStatus();
 }
-Status ConfigureNet(ParentCtx& c) { return netns::ConfigureFromParent(c.net, c.child); }
+Status ConfigureNet(ParentCtx& c) { return netns::ConfigureFromParent(c.net, *c.plan); }
 
 // go carries: the network and user namespaces (flagged in value), then the cgroup self-join fds;
 // the seccomp program as text.
@@ -233,9 +235,12 @@ const Step kAfterClone[] = {
       "claim the running record (the name is unique among live sandboxes)"},
      Claim},
     {{"netns.prepare", "supervisor", Layer::kNetns,
-      "create the network namespace (none: loopback up via ioctl; host: none needed)"},
+      "create the network namespace (none, egress: loopback up via ioctl; host: none needed)"},
      PrepareNet},
-    {{"netns.configure", "supervisor", Layer::kNetns, "the mode's setup that needs the init (egress)"},
+    {{"netns.configure", "supervisor", Layer::kNetns,
+      "egress: check the host is prepared (else fail, naming `cloudcoop sandbox prepare-host`); veth pair "
+      "into the namespace, addresses, prohibit routes for every denied range, the DNS relay on the "
+      "sandbox's loopback (served by the supervisor's poll loop); read all of it back"},
      ConfigureNet},
     {{"userns.prepare", "supervisor", Layer::kUserns,
       "create the sandbox's user namespace and write \"uid uid 1\" to its uid_map and gid_map"},

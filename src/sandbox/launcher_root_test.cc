@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -32,6 +33,24 @@ namespace {
 
 using namespace ::cloudcoop::testing;  // NOLINT
 using nlohmann::json;
+
+// Moves the test (and what it starts) into a fresh, empty network namespace for its lifetime: an
+// egress start there finds an unprepared host (no uplink, no firewall table) whatever the state of
+// this machine's own network, and could not touch it even if the fail-closed check were broken.
+class ScratchNetns {
+ public:
+  ScratchNetns() : self_(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    ok_ = self_.valid() && unshare(CLONE_NEWNET) == 0;
+  }
+  ~ScratchNetns() {
+    if (ok_) (void)setns(self_.get(), CLONE_NEWNET);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  UniqueFd self_;
+  bool ok_ = false;
+};
 
 bool WaitFor(const std::function<bool()>& cond, int seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
@@ -265,13 +284,19 @@ TEST_F(LauncherTest, AWorkspaceRemovedAfterPlanningFailsInTheMountLayer) {
   EXPECT_NE(result.status().message().find("ENOENT"), std::string::npos);
 }
 
-TEST_F(LauncherTest, EgressIsNotAvailableYetAndSaysWhatToDo) {
+TEST_F(LauncherTest, EgressOnAnUnpreparedHostFailsClosedAndSaysWhatToDo) {
+  // Egress that works is tested in a test topology (net_egress_root_test.cc); here the start must
+  // stop before touching anything, and never fall back to another mode.
+  ScratchNetns scratch;
+  ASSERT_TRUE(scratch.ok());
   SandboxPlan plan = Plan({"true"});
   plan.net = NetMode::kEgress;
   auto result = RunSandbox(plan);
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.status().message().find("sandbox layer netns: network mode egress"), std::string::npos);
+  EXPECT_NE(result.status().message().find("sandbox layer netns: network mode egress"), std::string::npos)
+      << result.status().message();
   EXPECT_NE(result.status().fix().find("--net none"), std::string::npos);
+  EXPECT_NE(result.status().fix().find("cloudcoop sandbox prepare-host"), std::string::npos);
   ExpectNoLeftovers(plan);
 }
 
@@ -498,11 +523,17 @@ TEST_F(LauncherTest, SandboxRunNeedsAnExplicitNetworkModeForHost) {
   EXPECT_EQ(ok.rc, 0) << ok.err;
 }
 
-TEST_F(LauncherTest, TheDefaultEgressModeFailsClosedWithAClearError) {
+TEST_F(LauncherTest, TheDefaultEgressModeFailsClosedOnAnUnpreparedHostWithAClearError) {
+  ScratchNetns scratch;
+  ASSERT_TRUE(scratch.ok());
   CliResult r = RunBinary({"sandbox", "run", "--", "true"}, {{"CLOUDCOOP_STATE_DIR", state}});
   EXPECT_EQ(r.rc, 125) << r.err;
-  EXPECT_NE(r.err.find("network mode egress"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("network mode egress: this host is not prepared"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cloudcoop sandbox prepare-host"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--net none"), std::string::npos) << r.err;
+  auto records = state::List(state);
+  ASSERT_TRUE(records.ok());
+  EXPECT_TRUE(records->empty());
 }
 
 TEST_F(LauncherTest, AllowDegradedIsPrinted) {

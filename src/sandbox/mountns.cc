@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <set>
 
 #include "core/files.h"
@@ -347,6 +348,43 @@ Status MountSpecials(int root, const SandboxPlan& plan, uint32_t uid, uint32_t g
   return Attach(home.get(), home_at.get(), plan.home);
 }
 
+// Egress: the sandbox's resolv.conf (its DNS relay) over /etc/resolv.conf. That is often a symlink
+// into /run (systemd-resolved, resolvconf), which the sandbox does not have: its target is then
+// created in the new root first. Failing to place it fails the start (no silent loss of DNS).
+Status MountResolvConf(int root, const std::string& content) {
+  CC_RETURN_IF_ERROR(WriteStaged(root, "resolv.conf", content, 0644));
+  char link[PATH_MAX];
+  ssize_t n = readlinkat(root, "etc/resolv.conf", link, sizeof link - 1);
+  if (n > 0) {
+    link[n] = '\0';
+    std::vector<std::string> parts;
+    std::string path = link[0] == '/' ? std::string(link) : "/etc/" + std::string(link);
+    for (const auto& p : Split(path, '/', true)) {
+      if (p == ".") continue;
+      if (p == "..") {
+        if (!parts.empty()) parts.pop_back();
+        continue;
+      }
+      parts.push_back(p);
+    }
+    std::string target = "/" + Join(parts, "/");
+    UniqueFd exists(OpenAt2(root, Rel(target), O_PATH, kInRoot));
+    if (!exists.valid() && errno == ENOENT) CC_RETURN_IF_ERROR(MountPoint(root, Rel(target), true).status());
+  }
+  CC_RETURN_IF_ERROR(BindStagedOver(root, "resolv.conf", "/etc/resolv.conf"));
+  // Read back through the path the resolver will use.
+  UniqueFd placed(OpenAt2(root, "etc/resolv.conf", O_RDONLY | O_CLOEXEC, kInRoot));
+  std::string got(content.size() + 1, '\0');
+  ssize_t n_read = placed.valid() ? read(placed.get(), got.data(), got.size()) : -1;
+  if (n_read != static_cast<ssize_t>(content.size()) || got.compare(0, content.size(), content) != 0) {
+    return LayerVerifyError(Layer::kMountns, "/etc/resolv.conf in the sandbox is not its DNS relay's",
+                            "make the host's /etc/resolv.conf a regular file or a symbolic link to a path "
+                            "that can be created, or pass --net none");
+  }
+  unlinkat(root, (std::string(kStaging) + "/resolv.conf").c_str(), 0);
+  return OkStatus();
+}
+
 Status MountGenerated(int root, const SandboxPlan& plan, const GeneratedFiles& files) {
   if (mkdirat(root, kStaging, 0755) != 0) return Err("mkdirat", kStaging, errno, "report this");
   CC_RETURN_IF_ERROR(WriteStaged(root, "passwd", files.passwd, 0644));
@@ -359,6 +397,7 @@ Status MountGenerated(int root, const SandboxPlan& plan, const GeneratedFiles& f
   for (const char* name : {"passwd", "group", "hostname", "hosts"}) {
     CC_RETURN_IF_ERROR(BindStagedOver(root, name, std::string("/etc/") + name));
   }
+  if (!files.resolv_conf.empty()) CC_RETURN_IF_ERROR(MountResolvConf(root, files.resolv_conf));
   for (const auto& m : plan.masked) {
     struct stat st;
     UniqueFd at(OpenAt2(root, Rel(m), O_PATH, kInRoot));

@@ -45,6 +45,7 @@ struct GeneratedFiles {
   std::string group;
   std::string hostname;
   std::string hosts;
+  std::string resolv_conf;  // egress: replaces /etc/resolv.conf (or its symlink's target); empty: keep
 };
 
 // Child (root in the host user namespace, in its new mount namespace): builds the root and

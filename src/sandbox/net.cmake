@@ -29,3 +29,13 @@ if(CLOUDCOOP_BUILD_TESTS)
   target_link_libraries(bench_net_egress PRIVATE cc_netns_topology)
   set_target_properties(bench_net_egress PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
 endif()
+
+# Network mode egress through `cloudcoop sandbox run`, inside the test topology (needs root).
+cloudcoop_test(NAME sandbox_net_root_test SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/net_egress_root_test.cc
+  LIBS cc_netns_topology
+  LABELS netns
+)
+if(CLOUDCOOP_BUILD_TESTS)
+  add_dependencies(sandbox_net_root_test cloudcoop_probe cloudcoop cc_net_probe)
+endif()

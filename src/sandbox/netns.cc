@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/logging.h"
 #include "sandbox/layers.h"
 
 namespace cloudcoop::sandbox::netns {
@@ -100,19 +101,37 @@ StatusOr<Setup> PrepareInParent(NetMode mode, bool host_explicit) {
                           "pass --net host, or use --net none");
       }
       return setup;
-    case NetMode::kEgress:
-      return LayerError(Layer::kNetns, StatusCode::kUnimplemented,
-                        "network mode egress (filtered outbound internet) is not available in this build yet",
-                        "pass --net none (loopback only) or --net host (the host's network, explicitly)");
+    case NetMode::kEgress: {
+      CC_ASSIGN_OR_RETURN(setup.netns, NewNamespaceWithLoopback());
+      return setup;
+    }
   }
-  return LayerError(Layer::kNetns, StatusCode::kInvalidArgument, "unknown network mode", "use none or host");
+  return LayerError(Layer::kNetns, StatusCode::kInvalidArgument, "unknown network mode",
+                    "use none, egress or host");
 }
 
-Status ConfigureFromParent(Setup& setup, pid_t child) {
-  (void)setup;
-  (void)child;
+Status ConfigureFromParent(Setup& setup, const SandboxPlan& plan) {
+  if (setup.mode != NetMode::kEgress) return OkStatus();
+  EgressConfig config = EgressConfigForStateDir(plan.state_dir);
+  auto egress = EgressSandbox::Setup(config, setup.netns.get(), plan.name);
+  if (!egress.ok())
+    return LayerError(Layer::kNetns, egress.status().code(), egress.status().message(),
+                      egress.status().fix());
+  setup.egress = std::move(*egress);
+  Status v = setup.egress->Verify();
+  if (!v.ok()) return LayerVerifyError(Layer::kNetns, v.message(), v.fix());
   return OkStatus();
 }
+
+void AddPollFds(const Setup& setup, std::vector<pollfd>* fds) {
+  if (setup.egress) setup.egress->relay().FillPollFds(fds);
+}
+
+void ProcessPollFds(Setup& setup, const std::vector<pollfd>& fds) {
+  if (setup.egress) setup.egress->relay().Process(fds);
+}
+
+int PollTimeoutMs(const Setup& setup) { return setup.egress ? setup.egress->relay().NextTimeoutMs() : -1; }
 
 Status ApplyInChild(int netns_fd) {
   if (netns_fd < 0) return OkStatus();
@@ -127,26 +146,48 @@ Status VerifyInChild(NetMode mode) {
   struct if_nameindex* list = if_nameindex();
   if (list == nullptr) return LayerErrno(Layer::kNetns, "if_nameindex", "(read-back)", errno, "report this");
   int count = 0;
-  bool lo = false;
-  std::string names;
+  bool lo = false, eth0 = false;
+  std::string names, up_others;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  auto is_up = [s](const char* name) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    return s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP) != 0;
+  };
   for (auto* p = list; p->if_index != 0; ++p) {
     ++count;
     names += std::string(names.empty() ? "" : ", ") + p->if_name;
-    if (std::strcmp(p->if_name, "lo") == 0) lo = true;
+    if (std::strcmp(p->if_name, "lo") == 0) {
+      lo = true;
+    } else if (std::strcmp(p->if_name, "eth0") == 0) {
+      eth0 = true;
+    } else if (is_up(p->if_name)) {
+      up_others += std::string(up_others.empty() ? "" : ", ") + p->if_name;
+    }
   }
   if_freenameindex(list);
+  bool lo_up = is_up("lo");
+  bool eth0_up = eth0 && is_up("eth0");
+  if (s >= 0) close(s);
   if (mode == NetMode::kNone && (count != 1 || !lo)) {
     return LayerVerifyError(Layer::kNetns, "mode none should see only lo, but sees: " + names, "report this");
   }
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  bool up = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP) != 0;
-  if (s >= 0) close(s);
-  if (!up) return LayerVerifyError(Layer::kNetns, "loopback is not up", "report this");
+  if (mode == NetMode::kEgress && (!eth0_up || !up_others.empty())) {
+    return LayerVerifyError(Layer::kNetns,
+                            "mode egress should see lo and eth0 up and nothing else up, but sees: " + names,
+                            "report this");
+  }
+  if (!lo_up) return LayerVerifyError(Layer::kNetns, "loopback is not up", "report this");
   return OkStatus();
 }
 
-void CleanupInParent(Setup& setup) { setup.netns.Reset(); }
+void CleanupInParent(Setup& setup) {
+  if (setup.egress) {
+    Status s = setup.egress->Cleanup();
+    if (!s.ok()) CC_LOG_ERROR("sandbox network cleanup: %s", s.ToString().c_str());
+    setup.egress.reset();
+  }
+  setup.netns.Reset();
+}
 
 }  // namespace cloudcoop::sandbox::netns

@@ -1,7 +1,9 @@
 // The supervisor's side after clone(): answering the init until the command runs, then waiting.
 //
-// The wait loop polls a set of descriptors (the init's pidfd, a signalfd, the channel). Exec
-// auditing adds the seccomp notification fd to this set and answers SECCOMP_IOCTL_NOTIF_RECV there.
+// The wait loop polls a set of descriptors (the init's pidfd, a signalfd, the channel) and, in
+// network mode egress, the sandbox's DNS relay sockets (the supervisor is single-threaded, so the
+// relay is served from this loop). Exec auditing adds the seccomp notification fd to this set and
+// answers SECCOMP_IOCTL_NOTIF_RECV there.
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "core/files.h"
 #include "core/logging.h"
@@ -138,29 +141,42 @@ void Supervise(ParentCtx& ctx) {
   bool channel_open = true;
   bool trimmed = false;
   int64_t hangup_deadline = -1;
+  int64_t launched_at = NowMs();
+  std::vector<pollfd> fds;
   while (ctx.child > 0) {
-    pollfd fds[3] = {{ctx.pidfd.get(), POLLIN, 0},
-                     {ctx.signal_fd.get(), POLLIN, 0},
-                     {channel_open ? ctx.channel.get() : -1, POLLIN, 0}};
-    int timeout = trimmed ? -1 : kIdleBeforeTrimMs;
-    if (hangup_deadline >= 0) timeout = static_cast<int>(std::max<int64_t>(0, hangup_deadline - NowMs()));
-    int n = poll(fds, 3, timeout);
-    if (n == 0 && hangup_deadline < 0) {
-      ReleaseStartupPages();
-      trimmed = true;
-      continue;
-    }
+    // A growable list: the first three are ours; the egress DNS relay (if any) appends its sockets,
+    // which change as queries come and go.
+    fds.assign({{ctx.pidfd.get(), POLLIN, 0},
+                {ctx.signal_fd.get(), POLLIN, 0},
+                {channel_open ? ctx.channel.get() : -1, POLLIN, 0}});
+    netns::AddPollFds(ctx.net, &fds);
+    // The earliest of: the idle trim, the hang-up grace period, the relay's next query timeout.
+    int64_t now = NowMs();
+    int timeout = netns::PollTimeoutMs(ctx.net);
+    auto until = [&](int64_t at) {
+      int ms = static_cast<int>(std::max<int64_t>(0, at - now));
+      timeout = timeout < 0 ? ms : std::min(timeout, ms);
+    };
+    if (!trimmed && hangup_deadline < 0) until(launched_at + kIdleBeforeTrimMs);
+    if (hangup_deadline >= 0) until(hangup_deadline);
+    int n = poll(fds.data(), fds.size(), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       CC_LOG_ERROR("sandbox %s: poll failed (%s); killing it", ctx.plan->name.c_str(), strerror(errno));
       KillAndReapInit(ctx);
       break;
     }
-    if (n == 0 && hangup_deadline >= 0) {
+    netns::ProcessPollFds(ctx.net, fds);
+    now = NowMs();
+    if (hangup_deadline >= 0 && now >= hangup_deadline) {
       CC_LOG_WARN("sandbox %s: terminal hung up and the command did not exit; killing it",
                   ctx.plan->name.c_str());
       KillAndReapInit(ctx);
       break;
+    }
+    if (!trimmed && hangup_deadline < 0 && now >= launched_at + kIdleBeforeTrimMs) {
+      ReleaseStartupPages();
+      trimmed = true;
     }
     if (fds[2].revents != 0) {
       auto msg = channel::Recv(ctx.channel.get());

@@ -4,7 +4,7 @@
 // cloudcoop_probe forkbomb N      fork up to N sleeping children; report how many and the errno
 // cloudcoop_probe membomb MIB     touch up to MIB MiB of memory, 8 MiB at a time
 // cloudcoop_probe cpuhog SEC N    spin N threads for SEC seconds of wall time
-// cloudcoop_probe listen PORT     accept on 127.0.0.1:PORT until killed (a sibling's listener)
+// cloudcoop_probe listen PORT [ADDR]  accept on ADDR:PORT (default 127.0.0.1) until killed (a listener)
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -236,14 +236,14 @@ int CpuHog(int seconds, int threads) {
   return 0;
 }
 
-int Listen(int port) {
+int Listen(int port, const char* addr) {
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(s, 16) != 0) {
     std::printf("{\"listening\":false,\"errno\":%s}\n", Json(ErrnoName(errno)).c_str());
     return 1;
@@ -257,10 +257,10 @@ int Listen(int port) {
 }
 
 int Usage() {
-  std::fprintf(
-      stderr,
-      "usage: cloudcoop_probe [--mode none|egress|host] [--only PREFIX] [--arg KEY=VALUE]...\n"
-      "       cloudcoop_probe report | euid | forkbomb N | membomb MIB | cpuhog SEC THREADS | listen PORT\n");
+  std::fprintf(stderr,
+               "usage: cloudcoop_probe [--mode none|egress|host] [--only PREFIX] [--arg KEY=VALUE]...\n"
+               "       cloudcoop_probe report | euid | forkbomb N | membomb MIB | cpuhog SEC THREADS | "
+               "listen PORT [ADDR]\n");
   return 2;
 }
 
@@ -281,7 +281,9 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && args[0] == "membomb") return MemBomb(std::atol(args[1].c_str()));
   if (args.size() == 3 && args[0] == "cpuhog")
     return CpuHog(std::atoi(args[1].c_str()), std::atoi(args[2].c_str()));
-  if (args.size() == 2 && args[0] == "listen") return Listen(std::atoi(args[1].c_str()));
+  if ((args.size() == 2 || args.size() == 3) && args[0] == "listen") {
+    return Listen(std::atoi(args[1].c_str()), args.size() == 3 ? args[2].c_str() : "127.0.0.1");
+  }
   std::string only;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--mode" && i + 1 < args.size()) {
