@@ -1,0 +1,64 @@
+// What the agent host needs from the per-agent sandbox (src/sandbox/, issue 3), as one seam.
+//
+// The supervisor calls Start() to run the agent inside its sandbox; host-side commands call
+// Usage() for `agent list` and Freeze()/Kill()/Cleanup() for kill, panic and rm. Until the sandbox
+// module lands, UnavailableSandbox refuses to start anything (fail closed): agents run only with
+// the explicit, printed and logged --unsandboxed mode (own uid, no_new_privs, RLIMIT_NPROC, umask
+// 027; no namespaces, cgroup limits, seccomp or Landlock).
+#ifndef CLOUDCOOP_NODE_AGENT_SANDBOX_H_
+#define CLOUDCOOP_NODE_AGENT_SANDBOX_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "node/registry.h"
+#include "node/workspace.h"
+
+namespace cloudcoop::node {
+
+struct ResourceUsage {
+  double cpu_seconds = 0;
+  uint64_t memory_bytes = 0;
+  int64_t pids = 0;
+};
+
+struct LaunchRequest {
+  const AgentRecord* record = nullptr;
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;  // the complete environment of the agent
+  std::vector<ProtectedPath> protect;
+  std::string exit_status_file;
+};
+
+class AgentSandbox {
+ public:
+  virtual ~AgentSandbox() = default;
+  // Starts the agent in its sandbox as a child of the calling process; returns its pid (to wait
+  // for). Fails, naming the layer, if any confinement layer cannot be applied.
+  virtual StatusOr<pid_t> Start(const LaunchRequest& request) = 0;
+  virtual std::optional<ResourceUsage> Usage(const AgentRecord& record) = 0;
+  virtual Status Freeze(const AgentRecord& record) = 0;
+  virtual Status Kill(const AgentRecord& record) = 0;  // kill all in the cgroup, verify it is empty
+  virtual Status Cleanup(const AgentRecord& record) = 0;
+};
+
+class UnavailableSandbox : public AgentSandbox {
+ public:
+  StatusOr<pid_t> Start(const LaunchRequest& request) override;
+  std::optional<ResourceUsage> Usage(const AgentRecord&) override { return std::nullopt; }
+  Status Freeze(const AgentRecord&) override { return OkStatus(); }
+  Status Kill(const AgentRecord&) override { return OkStatus(); }
+  Status Cleanup(const AgentRecord&) override { return OkStatus(); }
+};
+
+// The sandbox this build uses.
+AgentSandbox& DefaultAgentSandbox();
+
+}  // namespace cloudcoop::node
+
+#endif  // CLOUDCOOP_NODE_AGENT_SANDBOX_H_
