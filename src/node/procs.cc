@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "core/strings.h"
-#include "node/registry.h"
 
 namespace cloudcoop::node {
 namespace {
@@ -91,9 +90,10 @@ std::vector<ProcInfo> ScanProcesses(const std::function<bool(uint32_t uid)>& mat
   return out;
 }
 
-std::map<uint32_t, std::vector<ProcInfo>> ScanAgentProcesses(const std::string& proc) {
+std::map<uint32_t, std::vector<ProcInfo>> ScanByUid(const std::function<bool(uint32_t uid)>& match,
+                                                    const std::string& proc) {
   std::map<uint32_t, std::vector<ProcInfo>> out;
-  for (auto& p : ScanProcesses(IsAgentUid, proc)) out[p.uid].push_back(p);
+  for (auto& p : ScanProcesses(match, proc)) out[p.uid].push_back(p);
   return out;
 }
 

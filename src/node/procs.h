@@ -31,8 +31,9 @@ struct ProcInfo {
 // Every live process (zombies excluded) with any uid for which `match` is true. Reads /proc/*/status.
 std::vector<ProcInfo> ScanProcesses(const std::function<bool(uint32_t uid)>& match, const std::string& proc = "/proc");
 
-// Every process in the agent uid range, grouped by uid.
-std::map<uint32_t, std::vector<ProcInfo>> ScanAgentProcesses(const std::string& proc = "/proc");
+// Every matching process, grouped by the uid it matched.
+std::map<uint32_t, std::vector<ProcInfo>> ScanByUid(const std::function<bool(uint32_t uid)>& match,
+                                                    const std::string& proc = "/proc");
 
 // The pids of `root` and all its descendants (by ppid).
 std::set<pid_t> ProcessTree(pid_t root, const std::string& proc = "/proc");

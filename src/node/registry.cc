@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -85,7 +86,7 @@ std::string RecordToJson(const AgentRecord& r) {
   return j.dump(2) + "\n";
 }
 
-StatusOr<AgentRecord> RecordFromJson(const std::string& text, const std::string& origin) {
+StatusOr<AgentRecord> RecordFromJson(const std::string& text, const std::string& origin, const UidRange& range) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   auto corrupt = [&](const std::string& why) {
     return DataLossError("agent record " + origin + " is corrupt: " + why)
@@ -135,7 +136,7 @@ StatusOr<AgentRecord> RecordFromJson(const std::string& text, const std::string&
       r.killed_by = j.value("killed_by", "");
     }
     if (r.argv.empty()) return corrupt("empty argv");
-    if (!IsAgentUid(r.uid) || !IsAgentUid(r.gid)) return corrupt("uid outside the agent range");
+    if (!range.Contains(r.uid) || !range.Contains(r.gid)) return corrupt("uid outside this host's agent range");
     return r;
   } catch (const json::exception& e) {
     return corrupt(e.what());
@@ -209,7 +210,7 @@ StatusOr<AgentRecord> Registry::Get(const std::string& name) const {
     }
     return text.status();
   }
-  return RecordFromJson(*text, layout_.record_file(name));
+  return RecordFromJson(*text, layout_.record_file(name), uids_);
 }
 
 std::vector<AgentRecord> Registry::List(std::vector<Status>* problems) const {
@@ -226,7 +227,7 @@ std::vector<AgentRecord> Registry::List(std::vector<Status>* problems) const {
       if (text.status().code() != StatusCode::kNotFound && problems) problems->push_back(text.status());
       continue;
     }
-    auto rec = RecordFromJson(*text, layout_.record_file(name));
+    auto rec = RecordFromJson(*text, layout_.record_file(name), uids_);
     if (!rec.ok()) {
       if (problems) problems->push_back(rec.status());
       continue;
@@ -267,21 +268,59 @@ Status Registry::ClearStatus(const std::string& name) const {
   return OkStatus();
 }
 
+Registry::Registry(StateLayout layout) : layout_(std::move(layout)) {
+  auto r = LoadUidRange(layout_, false);
+  if (r.ok()) uids_ = *r;
+}
+
+StatusOr<UidRange> LoadUidRange(const StateLayout& layout, bool create) {
+  UidRange range;
+  auto text = ReadFile(layout.uid_range_file());
+  if (text.ok()) {
+    auto parts = Split(Trim(*text), ' ', true);
+    std::optional<int64_t> b = parts.size() == 2 ? ParseInt64(parts[0]) : std::nullopt;
+    std::optional<int64_t> c = parts.size() == 2 ? ParseInt64(parts[1]) : std::nullopt;
+    if (!b || !c || *b < 65536 || *c < 1 || *b + *c > 4294967294LL) {
+      return DataLossError(layout.uid_range_file() + " is corrupt (want \"BASE COUNT\")")
+          .WithFix("write the range the agents of this host use, e.g. \"1900000000 100000000\"");
+    }
+    range.base = static_cast<uint32_t>(*b);
+    range.count = static_cast<uint32_t>(*c);
+    return range;
+  }
+  if (!create) return range;
+  if (const char* env = std::getenv("CLOUDCOOP_AGENT_UID_BASE"); env != nullptr && *env != '\0') {
+    auto b = ParseInt64(env);
+    if (!b || *b < 65536 || *b + kCustomAgentUidCount > 4294967294LL) {
+      return InvalidArgumentError(std::string("CLOUDCOOP_AGENT_UID_BASE=") + env + " is not an uid between 65536 and " +
+                                  std::to_string(4294967294LL - kCustomAgentUidCount))
+          .WithFix("unset it (the default range is 1900000000 + 100000000)");
+    }
+    range.base = static_cast<uint32_t>(*b);
+    range.count = kCustomAgentUidCount;
+  }
+  CC_RETURN_IF_ERROR(WriteFileAtomic(layout.uid_range_file(),
+                                     std::to_string(range.base) + " " + std::to_string(range.count) + "\n", 0600));
+  return range;
+}
+
 StatusOr<uint32_t> Registry::AllocateUid() const {
-  uint64_t next = kAgentUidBase;
+  uint64_t next = uids_.base;
   if (auto text = ReadFile(layout_.next_uid_file()); text.ok()) {
     auto v = ParseInt64(Trim(*text));
-    if (!v || !IsAgentUid(static_cast<uint32_t>(*v))) {
+    if (!v || *v < uids_.base || *v > int64_t{uids_.base} + uids_.count) {
       return DataLossError(layout_.next_uid_file() + " is corrupt")
           .WithFix("write the highest agent uid in use plus one into it");
     }
     next = static_cast<uint64_t>(*v);
   }
   // Skip uids that belong to real accounts.
-  while (next < uint64_t{kAgentUidBase} + kAgentUidCount && getpwuid(static_cast<uid_t>(next)) != nullptr) ++next;
-  if (next >= uint64_t{kAgentUidBase} + kAgentUidCount) {
-    return ResourceExhaustedError("no agent uids left in the range " + std::to_string(kAgentUidBase) + "+" +
-                                  std::to_string(kAgentUidCount));
+  const uint64_t end = uint64_t{uids_.base} + uids_.count;
+  while (next < end && getpwuid(static_cast<uid_t>(next)) != nullptr) ++next;
+  if (next >= end) {
+    return ResourceExhaustedError("no agent uids left in the range " + std::to_string(uids_.base) + "+" +
+                                  std::to_string(uids_.count))
+        .WithFix("remove old agents' workspaces and start a new state directory");
   }
   CC_RETURN_IF_ERROR(WriteFileAtomic(layout_.next_uid_file(), std::to_string(next + 1) + "\n", 0600));
   return static_cast<uint32_t>(next);

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,11 +22,25 @@
 
 namespace cloudcoop::node {
 
-// Agent uids (and gids: each agent's group has the same number) come from this range, one per
-// agent, never reused: a kept workspace stays owned by an uid nobody else gets.
-inline constexpr uint32_t kAgentUidBase = 1900000000;
-inline constexpr uint32_t kAgentUidCount = 100000000;
-inline bool IsAgentUid(uint32_t uid) { return uid >= kAgentUidBase && uid < kAgentUidBase + kAgentUidCount; }
+// Agent uids (and gids: each agent's group has the same number) come from the state directory's
+// range, one per agent, never reused: a kept workspace stays owned by an uid nobody else gets.
+// The range is fixed when the state directory is created (file uid-range): the default
+// 1900000000 + 100000000, or CLOUDCOOP_AGENT_UID_BASE + 100000 (tests give every state directory
+// its own range, so agent hosts that share a machine never share an uid and a panic stops only
+// its own host's agents).
+inline constexpr uint32_t kDefaultAgentUidBase = 1900000000;
+inline constexpr uint32_t kDefaultAgentUidCount = 100000000;
+inline constexpr uint32_t kCustomAgentUidCount = 100000;
+
+struct UidRange {
+  uint32_t base = kDefaultAgentUidBase;
+  uint32_t count = kDefaultAgentUidCount;
+  bool Contains(uint32_t uid) const { return uid >= base && uint64_t{uid} < uint64_t{base} + count; }
+  std::function<bool(uint32_t)> Matcher() const {
+    UidRange r = *this;
+    return [r](uint32_t uid) { return r.Contains(uid); };
+  }
+};
 
 // What the registry says the agent should be doing. The state shown to users combines this with
 // the tmux pane and the supervisor's status file (see service.h).
@@ -88,7 +103,7 @@ struct Lockout {
 };
 
 std::string RecordToJson(const AgentRecord& r);
-StatusOr<AgentRecord> RecordFromJson(const std::string& text, const std::string& origin);
+StatusOr<AgentRecord> RecordFromJson(const std::string& text, const std::string& origin, const UidRange& range);
 std::string StatusToJson(const AgentStatus& s);
 StatusOr<AgentStatus> StatusFromJson(const std::string& text, const std::string& origin);
 
@@ -106,8 +121,10 @@ class RegistryLock {
 
 class Registry {
  public:
-  explicit Registry(StateLayout layout) : layout_(std::move(layout)) {}
+  explicit Registry(StateLayout layout);
   const StateLayout& layout() const { return layout_; }
+  // This state directory's agent uid range (see UidRange).
+  const UidRange& uids() const { return uids_; }
 
   // The registry lock; hold it across read-check-write sequences.
   StatusOr<RegistryLock> Lock() const;
@@ -137,7 +154,11 @@ class Registry {
 
  private:
   StateLayout layout_;
+  UidRange uids_;
 };
+
+// Reads (or, with `create`, decides and writes) the state directory's uid range.
+StatusOr<UidRange> LoadUidRange(const StateLayout& layout, bool create);
 
 }  // namespace cloudcoop::node
 

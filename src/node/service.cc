@@ -359,7 +359,7 @@ StatusOr<std::vector<AgentView>> AgentHost::List(bool tails) {
     }
     if (auto s = tmux_.CaptureTails(wanted, 3); s.ok()) screens = *s;
   }
-  auto procs = ScanAgentProcesses();
+  auto procs = ScanByUid(registry_.uids().Matcher());
   SystemTime now = clock_.Now();
   for (auto& r : records) {
     AgentView v;
@@ -588,7 +588,7 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   // 2. Freeze every agent's cgroup, then freeze and kill every process in the agent uid range
   //    (registered or not).
   for (const auto& r : records) (void)sandbox_.Freeze(r);
-  StopReport stop = FreezeAndKill(IsAgentUid, std::chrono::seconds(3));
+  StopReport stop = FreezeAndKill(registry_.uids().Matcher(), std::chrono::seconds(3));
   report.frozen += stop.frozen;
   report.killed += stop.killed;
   for (const auto& r : records) {
@@ -631,7 +631,7 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   auto lock = registry_.TryLockFor(std::chrono::seconds(2));
   report.registry_locked = lock.ok() && lock->has_value();
   if (!report.registry_locked) report.notes.push_back("the registry lock was busy; records updated without it");
-  StopReport again = FreezeAndKill(IsAgentUid, std::chrono::seconds(3));
+  StopReport again = FreezeAndKill(registry_.uids().Matcher(), std::chrono::seconds(3));
   report.frozen += again.frozen;
   report.killed += again.killed;
   report.survivors = again.survivors;

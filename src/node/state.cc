@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "core/files.h"
+#include "node/registry.h"
 
 namespace cloudcoop::node {
 
@@ -75,6 +76,7 @@ StatusOr<StateLayout> OpenStateDir(const std::string& root) {
   CC_RETURN_IF_ERROR(EnsureDir(layout.handoff_dir(), 0711));
   CC_RETURN_IF_ERROR(EnsureDir(layout.run_dir(), 0700));
   CC_RETURN_IF_ERROR(EnsureDir(layout.claims_dir(), 0700));
+  CC_RETURN_IF_ERROR(LoadUidRange(layout, /*create=*/true).status());
   if (layout.tmux_socket().size() >= 100) {
     return InvalidArgumentError("state directory " + root + " is too long for a Unix socket path (" +
                                 layout.tmux_socket() + " is " + std::to_string(layout.tmux_socket().size()) +

@@ -2,6 +2,7 @@
 //
 //   $CLOUDCOOP_STATE_DIR (default /var/lib/cloudcoop)   root 0711: others may only traverse
 //     lock                    flock(2) serialising registry changes (ADR 0004)
+//     uid-range               "BASE COUNT": the uids this host's agents get (registry.h)
 //     next-uid                the next agent uid to hand out (never reused)
 //     lockout.json            written by `panic`; `agent add`/`restart` refuse while it exists
 //     control.log             control actions (JSON lines) until the audit log takes them over
@@ -33,6 +34,7 @@ class StateLayout {
   const std::string& root() const { return root_; }
   std::string lock_file() const { return root_ + "/lock"; }
   std::string next_uid_file() const { return root_ + "/next-uid"; }
+  std::string uid_range_file() const { return root_ + "/uid-range"; }
   std::string lockout_file() const { return root_ + "/lockout.json"; }
   std::string control_log() const { return root_ + "/control.log"; }
   std::string agents_dir() const { return root_ + "/agents"; }

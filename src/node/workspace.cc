@@ -162,7 +162,9 @@ Status PrepareHome(const std::string& home, const std::string& agent_name, const
   CC_RETURN_IF_ERROR(WriteRootFile(home + "/.gitconfig",
                                    "# Written by cloudcoop; read-only inside the sandbox.\n[user]\n\tname = " + agent_name +
                                        " (cloudcoop agent)\n\temail = " + agent_name + "@agents.cloudcoop.invalid\n"
-                                       "[init]\n\tdefaultBranch = main\n",
+                                       "[init]\n\tdefaultBranch = main\n"
+                                       "# .git belongs to root (config and hooks stay the operator's): trust it anyway.\n"
+                                       "[safe]\n\tdirectory = *\n",
                                    agent.gid));
   return OkStatus();
 }
@@ -214,8 +216,42 @@ Status PrepareWorkspaceDir(const std::string& dir_in, const StateLayout& layout,
     return InvalidArgumentError("--workspace " + dir + " is not a directory").WithFix("give a directory");
   }
   Status st = ShareTreeWithGroup(real, Identity{agent.uid, op.gid});
+  struct stat gst;
+  if (st.ok() && lstat((real + "/.git").c_str(), &gst) == 0 && S_ISDIR(gst.st_mode)) st = LockGitDir(real + "/.git", agent);
   if (!st.ok() && *created) rmdir(real.c_str());
   return st;
+}
+
+Status LockGitDir(const std::string& gitdir, const Identity& agent) {
+  // The repository's control files belong to root, and .git itself is root's with the sticky bit
+  // and group write for the agent's own group: the agent can create and replace its own files
+  // there (index, HEAD, refs, objects), but cannot change, rename or remove config and hooks,
+  // even outside the read-only mounts the sandbox puts over them.
+  for (const std::string& p : {gitdir + "/config", gitdir + "/hooks"}) {
+    if (!PathExists(p)) continue;
+    if (lchown(p.c_str(), 0, agent.gid) != 0) return ErrnoError(errno, "chown " + p);
+    if (chmod(p.c_str(), IsDirectory(p) ? 0755 : 0644) != 0) return ErrnoError(errno, "chmod " + p);
+  }
+  if (lchown(gitdir.c_str(), 0, agent.gid) != 0) return ErrnoError(errno, "chown " + gitdir);
+  if (chmod(gitdir.c_str(), 01770) != 0) return ErrnoError(errno, "chmod " + gitdir);
+  return OkStatus();
+}
+
+Status CheckGitDirLocked(const std::string& gitdir, const Identity& agent) {
+  struct stat st;
+  if (lstat(gitdir.c_str(), &st) != 0) return ErrnoError(errno, "stat " + gitdir);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || st.st_gid != agent.gid || (st.st_mode & 07777) != 01770) {
+    return CheckFailedError(gitdir + " is not the directory cloudcoop set up (owner, group or mode changed): the agent "
+                            "may have replaced it, so cloudcoop will not run git in it")
+        .WithFix("inspect the workspace by hand; the agent's files are still there");
+  }
+  for (const std::string& p : {gitdir + "/config", gitdir + "/hooks"}) {
+    if (lstat(p.c_str(), &st) != 0 || st.st_uid != 0) {
+      return CheckFailedError(p + " is not root's any more: the agent may have replaced it")
+          .WithFix("inspect the workspace by hand");
+    }
+  }
+  return OkStatus();
 }
 
 StatusOr<RepoInfo> CloneRepoWorkspace(ProcessRunner& runner, const StateLayout& layout, const CloneRequest& req) {
@@ -286,12 +322,7 @@ StatusOr<RepoInfo> CloneRepoWorkspace(ProcessRunner& runner, const StateLayout& 
   if (Status st = RemoveTree(hooks); !st.ok()) return cleanup(st);
   if (mkdir(hooks.c_str(), 0755) != 0) return cleanup(ErrnoError(errno, "create " + hooks));
   if (Status st = ShareTreeWithGroup(ws, Identity{req.agent.uid, req.op.gid}); !st.ok()) return cleanup(st);
-  // The repository's control files belong to root: not writable by the agent even outside the
-  // read-only mounts the sandbox puts over them.
-  for (const std::string& p : {ws + "/.git/config", hooks}) {
-    if (chown(p.c_str(), 0, req.op.gid) != 0) return cleanup(ErrnoError(errno, "chown " + p));
-    if (chmod(p.c_str(), IsDirectory(p) ? 0755 : 0644) != 0) return cleanup(ErrnoError(errno, "chmod " + p));
-  }
+  if (Status st = LockGitDir(ws + "/.git", req.agent); !st.ok()) return cleanup(st);
   if (PathExists(req.workspace)) {
     return cleanup(AlreadyExistsError("workspace " + req.workspace + " already exists (left from an earlier agent?)")
                        .WithFix("move it away, or give this agent another name"));
@@ -399,6 +430,7 @@ StatusOr<HandoffResult> HandoffBranch(ProcessRunner& runner, const StateLayout& 
     spec.cwd = "/";
     return RunAs(runner, agent, std::move(spec), false);
   };
+  CC_RETURN_IF_ERROR(CheckGitDirLocked(r.workspace + "/.git", agent));
   auto tip = agent_git({"rev-parse", "--verify", "--quiet", "refs/heads/" + repo.branch + "^{commit}"});
   if (!tip.ok()) return GitFailed("read the agent's branch", tip, "");
   if (!tip->success()) {

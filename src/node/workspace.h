@@ -54,6 +54,12 @@ Status PrepareHome(const std::string& home, const std::string& agent_name, const
 Status PrepareWorkspaceDir(const std::string& dir, const StateLayout& layout, const Identity& agent,
                            const Identity& op, bool* created);
 
+// Makes a repository's .git root-owned with the sticky bit and write access for the agent's own
+// group only, and its config and hooks root-owned (see ADR 0006).
+Status LockGitDir(const std::string& gitdir, const Identity& agent);
+// Verifies LockGitDir's ownership and modes are intact before cloudcoop runs git there.
+Status CheckGitDirLocked(const std::string& gitdir, const Identity& agent);
+
 struct CloneRequest {
   std::string name;
   std::string repo;                   // as given by the user
