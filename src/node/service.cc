@@ -540,7 +540,7 @@ StatusOr<std::vector<std::string>> AgentHost::Remove(const std::string& name, bo
     return killed.status();
   }
   CC_RETURN_IF_ERROR(tmux_.KillSession(name));
-  if (rec.repo && PathExists(rec.workspace + "/.git")) {
+  if (rec.repo) {
     auto h = HandoffBranch(runner_, layout_, rec);
     if (h.ok()) {
       notes.push_back("its branch is in " + rec.repo->path + " as " + h->ref.substr(11) + " (" + h->commit.substr(0, 12) + ")");
