@@ -298,6 +298,15 @@ StatusOr<UidRange> LoadUidRange(const StateLayout& layout, bool create) {
     }
     range.base = static_cast<uint32_t>(*b);
     range.count = kCustomAgentUidCount;
+    if (const char* c = std::getenv("CLOUDCOOP_AGENT_UID_COUNT"); c != nullptr && *c != '\0') {
+      auto n = ParseInt64(c);
+      if (!n || *n < 1 || *n > kCustomAgentUidCount) {
+        return InvalidArgumentError(std::string("CLOUDCOOP_AGENT_UID_COUNT=") + c + " is not between 1 and " +
+                                    std::to_string(kCustomAgentUidCount))
+            .WithFix("unset it");
+      }
+      range.count = static_cast<uint32_t>(*n);
+    }
   }
   CC_RETURN_IF_ERROR(WriteFileAtomic(layout.uid_range_file(),
                                      std::to_string(range.base) + " " + std::to_string(range.count) + "\n", 0600));

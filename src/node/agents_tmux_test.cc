@@ -1,0 +1,533 @@
+// The agent commands end to end, as a user runs them: the real cloudcoop binary, real tmux on the
+// test's own state directory (so its own socket), real uids, real git. Every test gets its own
+// state directory and agent uid range, and ends with `cloudcoop panic` on that state directory,
+// which stops its agents and its tmux server even when the test failed.
+//
+// Until the per-agent sandbox (src/sandbox, issue 3) is wired in, agents start with the explicit
+// --unsandboxed mode (own uid, no_new_privs, process limit): SandboxArgs() below is the one place
+// to change when it lands.
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "core/files.h"
+#include "core/process.h"
+#include "core/strings.h"
+#include "node/procs.h"
+#include "testing/test_util.h"
+
+namespace cloudcoop::node {
+namespace {
+
+using ::cloudcoop::testing::CliResult;
+using ::cloudcoop::testing::RunBinary;
+using ::cloudcoop::testing::TempDir;
+using nlohmann::json;
+
+std::vector<std::string> SandboxArgs() { return {"--unsandboxed"}; }
+
+class AgentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "the agent host tests need root (per-agent uids, tmux as root)";
+    ASSERT_EQ(chmod(tmp_.path().c_str(), 0711), 0);
+    state_ = tmp_.Sub("s");
+    base_ = 50000000u + static_cast<uint32_t>(getpid() % 4000000) * 1000u;
+    env_ = {{"CLOUDCOOP_STATE_DIR", state_},
+            {"CLOUDCOOP_AGENT_UID_BASE", std::to_string(base_)},
+            {"CLOUDCOOP_AGENT_UID_COUNT", "1000"},
+            {"HOME", tmp_.path()},
+            {"XDG_CONFIG_HOME", tmp_.Sub("xdg")}};
+    probe_ = ::cloudcoop::testing::SourceDir() + "/testing/agent_probe.py";
+  }
+  void TearDown() override {
+    if (PathExists(state_)) Cc({"panic", "--yes", "--reason", "test teardown"});
+    EXPECT_TRUE(ScanProcesses(InRange()).empty()) << "agent processes survived the test";
+  }
+
+  std::function<bool(uint32_t)> InRange() const {
+    uint32_t b = base_;
+    return [b](uint32_t u) { return u >= b && u < b + 1000; };
+  }
+  CliResult Cc(const std::vector<std::string>& args, std::map<std::string, std::string> extra = {}) {
+    auto env = env_;
+    for (auto& [k, v] : extra) env[k] = v;
+    return RunBinary(args, env);
+  }
+  CliResult Add(const std::string& name, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"agent", "add", name};
+    for (auto& a : SandboxArgs()) args.push_back(a);
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Cc(args);
+  }
+  void AddOk(const std::string& name, std::vector<std::string> extra = {}) {
+    auto r = Add(name, extra);
+    ASSERT_EQ(r.rc, 0) << r.err << r.out;
+  }
+  std::string Peek(const std::string& name, int lines = 200) {
+    return Cc({"agent", "peek", name, "-n", std::to_string(lines)}).out;
+  }
+  // Polls the pane (bounded: 20 s) until `needle` shows up.
+  bool WaitFor(const std::string& name, const std::string& needle) {
+    for (int i = 0; i < 400; ++i) {
+      if (Peek(name).find(needle) != std::string::npos) return true;
+      usleep(50000);
+    }
+    return false;
+  }
+  void Send(const std::string& name, const std::string& text) {
+    auto r = Cc({"agent", "send", name, "--", text});
+    ASSERT_EQ(r.rc, 0) << r.err;
+  }
+  json List() {
+    auto r = Cc({"agent", "list", "--json"});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    json j = json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? json::array() : j;
+  }
+  json Agent(const std::string& name) {
+    for (auto& a : List()) {
+      if (a["name"] == name) return a;
+    }
+    return json();
+  }
+  uint32_t Uid(const std::string& name) { return Agent(name).value("uid", 0u); }
+  std::vector<ProcInfo> Procs(uint32_t uid) {
+    return ScanProcesses([uid](uint32_t u) { return u == uid; });
+  }
+  // Copies the probe into the agent's workspace (owned by the agent) and returns its path there.
+  std::string InstallProbe(const std::string& name) {
+    std::string ws = Agent(name).value("workspace", "");
+    std::string dst = ws + "/.probe.py";
+    auto text = ReadFile(probe_);
+    EXPECT_TRUE(text.ok());
+    EXPECT_TRUE(WriteFileAtomic(dst, *text, 0750).ok());
+    uint32_t uid = Uid(name);
+    EXPECT_EQ(chown(dst.c_str(), uid, uid), 0);
+    return dst;
+  }
+  // Runs a probe inside the agent's pane and returns its result word.
+  std::string Probe(const std::string& name, const std::string& probe, const std::string& op, const std::string& label,
+                    std::vector<std::string> args) {
+    std::string cmd = "python3 " + probe + " " + op + " " + label;
+    for (auto& a : args) cmd += " " + ShellQuoteForDisplay(a);
+    Send(name, cmd);
+    std::string needle = "PROBE " + label + " ";
+    for (int i = 0; i < 400; ++i) {
+      std::string screen = Peek(name, 400);
+      size_t at = screen.rfind(needle);
+      if (at != std::string::npos) {
+        size_t end = screen.find('\n', at);
+        return std::string(Trim(screen.substr(at + needle.size(), end - at - needle.size())));
+      }
+      usleep(50000);
+    }
+    return "(no answer)";
+  }
+  // What `agent add` may leave behind after a failure: nothing but the state directory skeleton.
+  void ExpectNoTrace(const std::string& what) {
+    for (const std::string dir : {"agents", "homes", "workspaces", "handoff"}) {
+      auto entries = ListDir(state_ + "/" + dir);
+      if (entries.ok()) {
+        EXPECT_TRUE(entries->empty()) << what << ": " << dir << " has " << Join(*entries, ",");
+      }
+    }
+    EXPECT_TRUE(List().empty()) << what;
+    EXPECT_TRUE(ScanProcesses(InRange()).empty()) << what;
+    ProcessSpec spec;
+    spec.argv = {"tmux", "-S", state_ + "/run/tmux.sock", "list-sessions"};
+    auto ls = DefaultProcessRunner().Run(spec);
+    if (ls.ok()) {
+      EXPECT_TRUE(Trim(ls->out).empty()) << what << ": tmux sessions left: " << ls->out;
+    }
+  }
+
+  TempDir tmp_;
+  std::string state_;
+  uint32_t base_ = 0;
+  std::map<std::string, std::string> env_;
+  std::string probe_;
+};
+
+TEST_F(AgentsTest, AddListSendPeekKillRestartRm) {
+  auto add = Add("alpha", {"--json"});
+  ASSERT_EQ(add.rc, 0) << add.err;
+  json a = json::parse(add.out);
+  EXPECT_EQ(a["name"], "alpha");
+  EXPECT_EQ(a["profile"], "shell");
+  EXPECT_EQ(a["argv"], json::array({"bash", "-l"}));
+  uint32_t uid = a["uid"];
+  EXPECT_GE(uid, base_);
+  std::string ws = a["workspace"];
+  EXPECT_EQ(ws, state_ + "/workspaces/alpha");
+  struct stat st;
+  ASSERT_EQ(stat(ws.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, uid);
+  EXPECT_EQ(st.st_mode & 07777, 02750);
+
+  json row = Agent("alpha");
+  EXPECT_EQ(row["state"], "running");
+  EXPECT_EQ(row["workspace"], ws);
+  EXPECT_GE(row["processes"].get<int>(), 1);
+
+  Send("alpha", "echo marker-$((6*7)) && id -u && pwd");
+  ASSERT_TRUE(WaitFor("alpha", "marker-42")) << Peek("alpha");
+  std::string screen = Peek("alpha");
+  EXPECT_NE(screen.find(std::to_string(uid)), std::string::npos) << screen;
+  EXPECT_NE(screen.find("\n" + ws + "\n"), std::string::npos) << screen;
+  // The last output line in the table.
+  Send("alpha", "echo the-last-line");
+  ASSERT_TRUE(WaitFor("alpha", "the-last-line"));
+  usleep(200000);
+  auto table = Cc({"agent", "list"});
+  EXPECT_NE(table.out.find("alpha"), std::string::npos);
+  EXPECT_NE(table.out.find("running"), std::string::npos) << table.out;
+
+  // Kill: SIGTERM, then everything (a shell ignores SIGTERM, a background job too).
+  Send("alpha", "sleep 1000 & (trap '' TERM; setsid sleep 999 &) ; echo started-bg");
+  ASSERT_TRUE(WaitFor("alpha", "started-bg"));
+  EXPECT_GE(Procs(uid).size(), 3u);
+  auto kill = Cc({"agent", "kill", "alpha", "--grace", "0.5", "--json"});
+  ASSERT_EQ(kill.rc, 0) << kill.err;
+  json k = json::parse(kill.out);
+  EXPECT_TRUE(k[0]["was_running"]);
+  EXPECT_GE(k[0]["killed"].get<int>(), 1);
+  EXPECT_TRUE(Procs(uid).empty());
+  row = Agent("alpha");
+  EXPECT_EQ(row["state"], "killed");
+  EXPECT_EQ(row["killed_by"], "kill");
+  ASSERT_TRUE(WaitFor("alpha", "agent alpha ended"));
+
+  // Restart: same workspace, same uid, the resume command, a new generation.
+  ASSERT_TRUE(WriteFileAtomic(ws + "/kept.txt", "still here\n", 0644).ok());
+  auto restart = Cc({"agent", "restart", "alpha", "--json"});
+  ASSERT_EQ(restart.rc, 0) << restart.err;
+  EXPECT_EQ(json::parse(restart.out)["generation"], 2);
+  row = Agent("alpha");
+  EXPECT_EQ(row["state"], "running");
+  EXPECT_EQ(row["uid"], uid);
+  Send("alpha", "cat kept.txt");
+  ASSERT_TRUE(WaitFor("alpha", "still here"));
+
+  // rm keeps the workspace; the record, session, home and processes go.
+  auto rm = Cc({"agent", "rm", "alpha", "--grace", "0"});
+  ASSERT_EQ(rm.rc, 0) << rm.err;
+  EXPECT_NE(rm.out.find("kept its workspace " + ws), std::string::npos) << rm.out;
+  EXPECT_TRUE(List().empty());
+  EXPECT_TRUE(PathExists(ws + "/kept.txt"));
+  EXPECT_FALSE(PathExists(state_ + "/homes/alpha"));
+  EXPECT_TRUE(Procs(uid).empty());
+  EXPECT_EQ(Cc({"agent", "peek", "alpha"}).rc, 1);
+  // The same name cannot silently take over the old workspace...
+  auto again = Add("alpha");
+  EXPECT_EQ(again.rc, 1);
+  EXPECT_NE(again.err.find("the workspace " + ws + " of an earlier agent named \"alpha\" is still there"),
+            std::string::npos)
+      << again.err;
+  // ...but it may be handed over explicitly, and --purge removes what cloudcoop made.
+  AddOk("beta");
+  std::string ws2 = Agent("beta")["workspace"];
+  auto purge = Cc({"agent", "rm", "beta", "--purge", "--grace", "0"});
+  ASSERT_EQ(purge.rc, 0) << purge.err;
+  EXPECT_FALSE(PathExists(ws2));
+  // The control log has every action.
+  auto log = ReadFile(state_ + "/control.log");
+  ASSERT_TRUE(log.ok());
+  for (const char* action : {"agent.add", "agent.kill", "agent.restart", "agent.rm"}) {
+    EXPECT_NE(log->find(std::string("\"action\":\"") + action + "\""), std::string::npos) << action;
+  }
+}
+
+TEST_F(AgentsTest, ExitStatusIsRecorded) {
+  AddOk("quitter", {"--cmd", "bash --norc --noprofile -c 'echo bye; exit 7'"});
+  json row;
+  for (int i = 0; i < 200; ++i) {
+    row = Agent("quitter");
+    if (row["state"] == "exited") break;
+    usleep(50000);
+  }
+  EXPECT_EQ(row["state"], "exited");
+  EXPECT_EQ(row["exit_code"], 7);
+  EXPECT_EQ(row["detail"], "status 7");
+  EXPECT_TRUE(WaitFor("quitter", "agent quitter ended (status 7)"));
+}
+
+TEST_F(AgentsTest, SendTypesTextLiterally) {
+  AddOk("typist", {"--cmd", "cat"});
+  // tmux would take a trailing ';' as a command separator and key names as keys; -l and the
+  // escaping keep all of it literal.
+  for (const std::string text : {"ends-with;", "ends-with\\;", "Enter", "C-c", "-starts-with-dash", "a ;b; c;"}) {
+    Send("typist", text);
+    ASSERT_TRUE(WaitFor("typist", text + "\n" + text)) << text << "\n" << Peek("typist");
+  }
+  EXPECT_EQ(Agent("typist")["state"], "running");  // C-c was typed, not pressed
+}
+
+TEST_F(AgentsTest, AgentsCannotReadOrSignalEachOther) {
+  AddOk("left");
+  AddOk("right");
+  std::string right_ws = Agent("right")["workspace"];
+  ASSERT_TRUE(WriteFileAtomic(right_ws + "/secret.txt", "right's secret\n", 0640).ok());
+  ASSERT_EQ(chown((right_ws + "/secret.txt").c_str(), Uid("right"), Uid("right")), 0);
+  std::string probe = InstallProbe("left");
+  int right_pid = 0;
+  for (const auto& p : Procs(Uid("right"))) right_pid = p.pid;
+  ASSERT_GT(right_pid, 0);
+  // Without the sandbox the sibling's files exist but are not readable (EACCES); inside it they
+  // are not even visible (ENOENT). Either way: not ok.
+  std::string read = Probe("left", probe, "read", "sibling-file", {right_ws + "/secret.txt"});
+  EXPECT_TRUE(read == "EACCES" || read == "ENOENT") << read;
+  std::string home = Probe("left", probe, "read", "sibling-home", {state_ + "/homes/right/.bashrc"});
+  EXPECT_TRUE(home == "EACCES" || home == "ENOENT") << home;
+  std::string list = Probe("left", probe, "write", "sibling-write", {right_ws + "/planted.txt"});
+  EXPECT_TRUE(list == "EACCES" || list == "ENOENT") << list;
+  std::string sig = Probe("left", probe, "signal", "sibling-signal", {std::to_string(right_pid)});
+  EXPECT_TRUE(sig == "EPERM" || sig == "ESRCH") << sig;
+  std::string env = Probe("left", probe, "environ", "sibling-environ", {std::to_string(right_pid)});
+  EXPECT_TRUE(env == "EACCES" || env == "ENOENT") << env;
+  std::string state = Probe("left", probe, "read", "registry", {state_ + "/agents/right/agent.json"});
+  EXPECT_TRUE(state == "EACCES" || state == "ENOENT") << state;
+  std::string sock = Probe("left", probe, "read", "tmux-socket-dir", {state_ + "/run/tmux.sock"});
+  EXPECT_TRUE(sock == "EACCES" || sock == "ENOENT" || sock == "ENXIO") << sock;
+  EXPECT_FALSE(PathExists(right_ws + "/planted.txt"));
+  // The agent's own files are readable by the operator's group and nobody else.
+  Send("left", "echo mine > own.txt && mkdir sub && echo deep > sub/f && echo made-files");
+  ASSERT_TRUE(WaitFor("left", "made-files"));
+  std::string left_ws = Agent("left")["workspace"];
+  struct stat st;
+  ASSERT_EQ(stat((left_ws + "/own.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640);
+  EXPECT_EQ(st.st_gid, 0u);  // the operator's group (root runs this test)
+  ASSERT_EQ(stat((left_ws + "/sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 02750);
+}
+
+TEST_F(AgentsTest, KillLeavesNoProcess) {
+  AddOk("sticky");
+  uint32_t uid = Uid("sticky");
+  // Processes that try to get away: new sessions, double forks, ignored signals, renamed.
+  Send("sticky",
+       "trap '' TERM HUP; (setsid bash -c 'trap \"\" TERM HUP; exec -a innocent sleep 1000' &); "
+       "(bash -c 'sleep 998 & disown' &); nohup sleep 997 >/dev/null 2>&1 & echo escaped");
+  ASSERT_TRUE(WaitFor("sticky", "escaped"));
+  usleep(200000);
+  EXPECT_GE(Procs(uid).size(), 4u);
+  auto r = Cc({"agent", "kill", "sticky", "--grace", "0.2"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("none left"), std::string::npos) << r.out;
+  EXPECT_TRUE(Procs(uid).empty());
+  EXPECT_EQ(Agent("sticky")["state"], "killed");
+  // Killing again is harmless.
+  auto again = Cc({"agent", "kill", "sticky"});
+  EXPECT_EQ(again.rc, 0) << again.err;
+  EXPECT_NE(again.out.find("was not running"), std::string::npos);
+}
+
+TEST_F(AgentsTest, KillAllStopsEveryAgent) {
+  AddOk("k1");
+  AddOk("k2");
+  auto r = Cc({"agent", "kill", "--all", "--grace", "0"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(Agent("k1")["state"], "killed");
+  EXPECT_EQ(Agent("k2")["state"], "killed");
+  EXPECT_TRUE(ScanProcesses(InRange()).empty());
+}
+
+TEST_F(AgentsTest, PanicWithTwentyAgentsLeavesNoneAndLocksOut) {
+  for (int i = 0; i < 20; ++i) {
+    std::string n = "p" + std::to_string(i);
+    AddOk(n);
+    Send(n, "sleep 1000 & sleep 1001 & echo bg-" + n);
+  }
+  ASSERT_TRUE(WaitFor("p19", "bg-p19"));
+  EXPECT_GE(ScanProcesses(InRange()).size(), 40u);
+  std::string socket = state_ + "/run/tmux.sock";
+  EXPECT_TRUE(PathExists(socket));
+  auto r = Cc({"panic", "--yes", "--reason", "drill", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err << r.out;
+  json p = json::parse(r.out);
+  EXPECT_EQ(p["agents"].size(), 20u);
+  EXPECT_TRUE(p["clean"]);
+  EXPECT_TRUE(p["survivors"].empty());
+  EXPECT_GE(p["frozen"].get<int>(), 40);
+  EXPECT_TRUE(p["tmux_server_killed"]);
+  EXPECT_TRUE(ScanProcesses(InRange()).empty());
+  EXPECT_FALSE(PathExists(socket));
+  for (auto& a : List()) {
+    EXPECT_EQ(a["state"], "killed") << a["name"];
+    EXPECT_EQ(a["killed_by"], "panic");
+  }
+  EXPECT_TRUE(PathExists(state_ + "/agents/p3/panic-screen.txt"));
+  // Locked out: nothing starts until unlock --rotated.
+  auto add = Add("late");
+  EXPECT_EQ(add.rc, 1);
+  EXPECT_NE(add.err.find("locked out by `cloudcoop panic`"), std::string::npos) << add.err;
+  EXPECT_NE(add.err.find("cloudcoop unlock --rotated"), std::string::npos);
+  EXPECT_TRUE(Agent("late").is_null());
+  EXPECT_FALSE(PathExists(state_ + "/homes/late"));
+  EXPECT_FALSE(PathExists(state_ + "/workspaces/late"));
+  auto restart = Cc({"agent", "restart", "p0"});
+  EXPECT_EQ(restart.rc, 1);
+  EXPECT_NE(restart.err.find("locked out"), std::string::npos);
+  EXPECT_EQ(Cc({"unlock"}).rc, 2);
+  auto unlock = Cc({"unlock", "--rotated"});
+  ASSERT_EQ(unlock.rc, 0) << unlock.err;
+  AddOk("late");
+  auto restart2 = Cc({"agent", "restart", "p0"});
+  EXPECT_EQ(restart2.rc, 0) << restart2.err;
+  auto log = ReadFile(state_ + "/control.log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("\"action\":\"panic\""), std::string::npos);
+  EXPECT_NE(log->find("\"action\":\"unlock\""), std::string::npos);
+}
+
+TEST_F(AgentsTest, PanicNeedsConfirmationWithoutATerminal) {
+  auto r = Cc({"panic"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("add --yes"), std::string::npos);
+  EXPECT_FALSE(PathExists(state_ + "/lockout.json"));
+}
+
+TEST_F(AgentsTest, ConcurrentAddsAreSafe) {
+  std::vector<std::thread> threads;
+  std::vector<CliResult> distinct(6), same(4);
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] { distinct[i] = Add("c" + std::to_string(i)); });
+  }
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { same[i] = Add("contested"); });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(distinct[i].rc, 0) << distinct[i].err;
+  int winners = 0;
+  for (auto& r : same) {
+    if (r.rc == 0) {
+      ++winners;
+    } else {
+      EXPECT_NE(r.err.find("an agent named \"contested\" already exists"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_EQ(winners, 1);
+  json all = List();
+  EXPECT_EQ(all.size(), 7u);
+  std::set<uint32_t> uids;
+  for (auto& a : all) {
+    EXPECT_EQ(a["state"], "running") << a["name"];
+    uids.insert(a["uid"].get<uint32_t>());
+  }
+  EXPECT_EQ(uids.size(), 7u) << "two agents share an uid";
+}
+
+TEST_F(AgentsTest, BadInputsGiveClearErrorsAndLeaveNoTrace) {
+  std::string notrepo = tmp_.Sub("plain");
+  ASSERT_TRUE(MakeDirs(notrepo).ok());
+  struct Case {
+    std::vector<std::string> args;
+    int rc;
+    std::string message;
+  } cases[] = {
+      {{"Bad_Name"}, 2, "agent name Bad_Name is not valid"},
+      {{"a;b"}, 2, "agent name 'a;b' is not valid"},
+      {{"ok", "--profile", "clade"}, 2, "unknown agent profile \"clade\""},
+      {{"ok", "--cmd", "rm -rf / ; true"}, 2, "shell operator ';'"},
+      {{"ok", "--repo", tmp_.Sub("missing")}, 1, "does not exist on this host"},
+      {{"ok", "--repo", notrepo}, 2, "is not a git repository"},
+      {{"ok", "--cpus", "64"}, 2, "--cpus 64 is more than this host's"},
+      {{"ok", "--memory", "100T"}, 2, "is more than this host's"},
+      {{"ok", "--pids", "99999999"}, 2, "between 8 and 4194304"},
+      {{"ok", "--net", "wide"}, 2, "--net wide is not one of: none, egress, host"},
+      {{"ok", "--env", "PATH=/evil"}, 2, "PATH is set by cloudcoop"},
+      {{"ok", "--workspace", "relative/dir"}, 2, "is not an absolute path"},
+      {{"ok", "--workspace", "/etc"}, 2, "is a system directory"},
+      {{"ok", "--workspace", state_}, 2, "overlaps cloudcoop's state directory"},
+      {{"ok", "--branch", "x"}, 2, "--branch needs --repo"},
+      {{"ok", "--repo", notrepo, "--workspace", notrepo}, 2, "cannot be combined"},
+  };
+  for (const auto& c : cases) {
+    auto r = Add(c.args[0], std::vector<std::string>(c.args.begin() + 1, c.args.end()));
+    std::string what = Join(c.args, " ");
+    EXPECT_EQ(r.rc, c.rc) << what << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << what << ": " << r.err;
+    EXPECT_TRUE(r.err.find("fix:") != std::string::npos || r.err.find("usage:") != std::string::npos)
+        << what << ": no fix in " << r.err;
+    ExpectNoTrace(what);
+  }
+  // A duplicate is refused and the first agent is untouched.
+  AddOk("dup");
+  uint32_t uid = Uid("dup");
+  auto dup = Add("dup");
+  EXPECT_EQ(dup.rc, 1);
+  EXPECT_NE(dup.err.find("an agent named \"dup\" already exists"), std::string::npos) << dup.err;
+  EXPECT_EQ(List().size(), 1u);
+  EXPECT_EQ(Agent("dup")["state"], "running");
+  EXPECT_EQ(Uid("dup"), uid);
+  // Commands on agents that do not exist.
+  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{{"agent", "kill", "ghost"},
+                                                                         {"agent", "restart", "ghost"},
+                                                                         {"agent", "rm", "ghost"},
+                                                                         {"agent", "peek", "ghost"},
+                                                                         {"agent", "send", "ghost", "x"}}) {
+    auto r = Cc(cmd);
+    EXPECT_EQ(r.rc, 1) << Join(cmd, " ");
+    EXPECT_NE(r.err.find("there is no agent named \"ghost\""), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(AgentsTest, TmuxMissingIsReportedAndLeavesNoTrace) {
+  std::string empty = tmp_.Sub("emptybin");
+  ASSERT_TRUE(MakeDirs(empty).ok());
+  auto r = Cc({"agent", "add", "lonely", "--unsandboxed"}, {{"PATH", empty}});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("tmux is not installed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("apt-get install tmux"), std::string::npos) << r.err;
+  ExpectNoTrace("tmux missing");
+}
+
+// Runs the binary in a private mount namespace where the state directory is a read-only tmpfs.
+TEST_F(AgentsTest, UnwritableStateDirIsReportedAndLeavesNoTrace) {
+  std::string ro = tmp_.Sub("ro");
+  ASSERT_TRUE(MakeDirs(ro).ok());
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(out[1], 2);
+    dup2(out[1], 1);
+    if (unshare(CLONE_NEWNS) != 0) _exit(90);
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(91);
+    if (mount("tmpfs", ro.c_str(), "tmpfs", MS_RDONLY, "size=1m") != 0) _exit(92);
+    setenv("CLOUDCOOP_STATE_DIR", (ro + "/state").c_str(), 1);
+    std::string bin = ::cloudcoop::testing::BinaryPath();
+    execl(bin.c_str(), bin.c_str(), "agent", "add", "nowhere", "--unsandboxed", nullptr);
+    _exit(93);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int ws = 0;
+  waitpid(child, &ws, 0);
+  ASSERT_TRUE(WIFEXITED(ws));
+  EXPECT_EQ(WEXITSTATUS(ws), 1) << text;
+  EXPECT_NE(text.find("create state directory " + ro + "/state: Read-only file system (errno EROFS)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("CLOUDCOOP_STATE_DIR"), std::string::npos) << text;
+  EXPECT_TRUE(ScanProcesses(InRange()).empty());
+}
+
+}  // namespace
+}  // namespace cloudcoop::node
