@@ -522,7 +522,7 @@ TEST_F(AgentsTest, UnwritableStateDirIsReportedAndLeavesNoTrace) {
   waitpid(child, &ws, 0);
   ASSERT_TRUE(WIFEXITED(ws));
   EXPECT_EQ(WEXITSTATUS(ws), 1) << text;
-  EXPECT_NE(text.find("create state directory " + ro + "/state: Read-only file system (errno EROFS)"),
+  EXPECT_NE(text.find("create state directory " + ro + "/state: Read-only file system (EROFS)"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("CLOUDCOOP_STATE_DIR"), std::string::npos) << text;
