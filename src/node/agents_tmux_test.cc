@@ -529,5 +529,124 @@ TEST_F(AgentsTest, UnwritableStateDirIsReportedAndLeavesNoTrace) {
   EXPECT_TRUE(ScanProcesses(InRange()).empty());
 }
 
+// A terminal for the tests: a second, test-owned tmux server whose panes run `cloudcoop connect`.
+class OuterTerminal {
+ public:
+  explicit OuterTerminal(std::string socket) : socket_(std::move(socket)) {}
+  ~OuterTerminal() {
+    Run({"kill-server"});
+    unlink(socket_.c_str());
+  }
+  ProcessResult Run(std::vector<std::string> args) {
+    ProcessSpec spec;
+    spec.argv = {"tmux", "-S", socket_, "-f", "/dev/null"};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.timeout = std::chrono::seconds(20);
+    auto r = DefaultProcessRunner().Run(spec);
+    return r.ok() ? *r : ProcessResult{};
+  }
+  // A window running argv (through env(1) so the state directory reaches cloudcoop).
+  void Open(const std::string& window, const std::map<std::string, std::string>& env, std::vector<std::string> argv) {
+    std::vector<std::string> cmd = {"env"};
+    for (const auto& [k, v] : env) cmd.push_back(k + "=" + v);
+    cmd.push_back("TERM=screen");
+    cmd.insert(cmd.end(), argv.begin(), argv.end());
+    std::vector<std::string> args;
+    if (!started_) {
+      args = {"start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";", "new-session", "-d", "-s", "outer",
+              "-n", window, "-x", "120", "-y", "40", "--"};
+      started_ = true;
+    } else {
+      args = {"new-window", "-d", "-t", "outer:", "-n", window, "--"};
+    }
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    Run(args);
+  }
+  std::string Screen(const std::string& window) {
+    return Run({"capture-pane", "-p", "-S", "-100", "-t", "outer:" + window}).out;
+  }
+  void Type(const std::string& window, const std::string& text) {
+    Run({"send-keys", "-t", "outer:" + window, "-l", "--", text});
+    Run({"send-keys", "-t", "outer:" + window, "Enter"});
+  }
+  void Key(const std::string& window, const std::string& key) { Run({"send-keys", "-t", "outer:" + window, key}); }
+  bool WaitScreen(const std::string& window, const std::string& needle) {
+    for (int i = 0; i < 200; ++i) {
+      if (Screen(window).find(needle) != std::string::npos) return true;
+      usleep(50000);
+    }
+    return false;
+  }
+
+ private:
+  std::string socket_;
+  bool started_ = false;
+};
+
+// Who is attached to cloudcoop's own tmux server: session -> "ro"/"rw" per client.
+std::multimap<std::string, std::string> Clients(const std::string& state) {
+  ProcessSpec spec;
+  spec.argv = {"tmux", "-S", state + "/run/tmux.sock", "list-clients", "-F", "#{client_session} #{client_readonly}"};
+  auto r = DefaultProcessRunner().Run(spec);
+  std::multimap<std::string, std::string> out;
+  if (!r.ok()) return out;
+  for (const auto& line : Split(r->out, '\n', true)) {
+    auto f = Split(line, ' ');
+    if (f.size() == 2) out.emplace(f[0], f[1] == "1" ? "ro" : "rw");
+  }
+  return out;
+}
+
+TEST_F(AgentsTest, ConnectReadOnlyWatchesWithoutTyping) {
+  AddOk("watched");
+  Send("watched", "echo visible-$((40+2))");
+  ASSERT_TRUE(WaitFor("watched", "visible-42"));
+  OuterTerminal term(tmp_.Sub("outer.sock"));
+  std::string bin = ::cloudcoop::testing::BinaryPath();
+  term.Open("ro", env_, {bin, "connect", "watched", "--read-only"});
+  ASSERT_TRUE(term.WaitScreen("ro", "visible-42")) << term.Screen("ro");
+  auto clients = Clients(state_);
+  ASSERT_EQ(clients.count("watched"), 1u);
+  EXPECT_EQ(clients.find("watched")->second, "ro");
+  term.Type("ro", "echo typed-by-a-watcher");
+  usleep(500000);
+  EXPECT_EQ(Peek("watched").find("typed-by-a-watcher"), std::string::npos) << "a read-only client typed into the agent";
+  // A read-write connection does reach the agent, and detaching leaves the agent running.
+  term.Open("rw", env_, {bin, "connect", "watched"});
+  ASSERT_TRUE(term.WaitScreen("rw", "visible-42"));
+  term.Type("rw", "echo typed-by-the-operator");
+  ASSERT_TRUE(WaitFor("watched", "\ntyped-by-the-operator"));
+  term.Key("rw", "C-b");
+  term.Key("rw", "d");
+  ASSERT_TRUE(term.WaitScreen("rw", "detached")) << term.Screen("rw");
+  EXPECT_EQ(Agent("watched")["state"], "running");
+  // connect refuses unknown agents and non-terminals with a clear error.
+  auto ghost = Cc({"connect", "ghost"});
+  EXPECT_EQ(ghost.rc, 1);
+  EXPECT_NE(ghost.err.find("there is no agent named \"ghost\""), std::string::npos);
+  auto noterm = Cc({"connect", "watched"});
+  EXPECT_EQ(noterm.rc, 1);
+  EXPECT_NE(noterm.err.find("connect needs a terminal"), std::string::npos) << noterm.err;
+}
+
+TEST_F(AgentsTest, AttachNextGivesEachTerminalADifferentAgent) {
+  AddOk("n1");
+  AddOk("n2");
+  OuterTerminal term(tmp_.Sub("outer.sock"));
+  std::string bin = ::cloudcoop::testing::BinaryPath();
+  term.Open("w1", env_, {bin, "agent", "attach", "--next"});
+  term.Open("w2", env_, {bin, "agent", "attach", "--next"});
+  std::multimap<std::string, std::string> clients;
+  for (int i = 0; i < 200 && clients.size() < 2; ++i) {
+    clients = Clients(state_);
+    usleep(50000);
+  }
+  EXPECT_EQ(clients.count("n1"), 1u) << term.Screen("w1") << term.Screen("w2");
+  EXPECT_EQ(clients.count("n2"), 1u);
+  // A third terminal finds every agent watched.
+  term.Open("w3", env_, {bin, "agent", "attach", "--next"});
+  EXPECT_TRUE(term.WaitScreen("w3", "every running agent already has a terminal attached")) << term.Screen("w3");
+}
+
 }  // namespace
 }  // namespace cloudcoop::node
