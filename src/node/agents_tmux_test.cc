@@ -25,6 +25,7 @@
 #include "core/process.h"
 #include "core/strings.h"
 #include "node/procs.h"
+#include "node/workspace.h"
 #include "testing/test_util.h"
 
 namespace cloudcoop::node {
@@ -449,11 +450,14 @@ TEST_F(AgentsTest, BadInputsGiveClearErrorsAndLeaveNoTrace) {
       {{"ok", "--net", "wide"}, 2, "--net wide is not one of: none, egress, host"},
       {{"ok", "--env", "PATH=/evil"}, 2, "PATH is set by cloudcoop"},
       {{"ok", "--workspace", "relative/dir"}, 2, "is not an absolute path"},
-      {{"ok", "--workspace", "/etc"}, 2, "is a system directory"},
+      {{"ok", "--workspace", "/srv"}, 2, "is a system directory"},
+      {{"ok", "--workspace", "/srv/"}, 2, "is a system directory"},
       {{"ok", "--workspace", state_}, 2, "overlaps cloudcoop's state directory"},
       {{"ok", "--branch", "x"}, 2, "--branch needs --repo"},
       {{"ok", "--repo", notrepo, "--workspace", notrepo}, 2, "cannot be combined"},
   };
+  struct stat srv_before;
+  ASSERT_EQ(stat("/srv", &srv_before), 0);
   for (const auto& c : cases) {
     auto r = Add(c.args[0], std::vector<std::string>(c.args.begin() + 1, c.args.end()));
     std::string what = Join(c.args, " ");
@@ -463,6 +467,11 @@ TEST_F(AgentsTest, BadInputsGiveClearErrorsAndLeaveNoTrace) {
         << what << ": no fix in " << r.err;
     ExpectNoTrace(what);
   }
+  struct stat srv_after;
+  ASSERT_EQ(stat("/srv", &srv_after), 0);
+  EXPECT_EQ(srv_after.st_mode, srv_before.st_mode);
+  EXPECT_EQ(srv_after.st_uid, srv_before.st_uid);
+  EXPECT_EQ(srv_after.st_gid, srv_before.st_gid);
   // A duplicate is refused and the first agent is untouched.
   AddOk("dup");
   uint32_t uid = Uid("dup");
@@ -527,6 +536,53 @@ TEST_F(AgentsTest, UnwritableStateDirIsReportedAndLeavesNoTrace) {
       << text;
   EXPECT_NE(text.find("CLOUDCOOP_STATE_DIR"), std::string::npos) << text;
   EXPECT_TRUE(ScanProcesses(InRange()).empty());
+}
+
+TEST_F(AgentsTest, ExistingWorkspaceIsHandedOverAndGivenBackExactlyOnFailure) {
+  std::string dir = tmp_.Sub("project");
+  ASSERT_TRUE(MakeDirs(dir + "/src").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/src/a.txt", "a\n", 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/run.sh", "#!/bin/sh\n", 0755).ok());
+  ASSERT_EQ(chown((dir + "/src/a.txt").c_str(), 4242, 4343), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+  auto before = SnapshotOwnership(dir);
+  ASSERT_TRUE(before.ok());
+  // The agent's command does not exist: the supervisor fails, add rolls back.
+  auto bad = Add("borrower", {"--workspace", dir, "--cmd", "/nonexistent/agent-program --x"});
+  EXPECT_EQ(bad.rc, 1) << bad.err;
+  EXPECT_NE(bad.err.find("exec /nonexistent/agent-program: No such file or directory"), std::string::npos) << bad.err;
+  auto after = SnapshotOwnership(dir);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->entries.size(), before->entries.size());
+  for (size_t i = 0; i < after->entries.size(); ++i) {
+    const auto& b = before->entries[i];
+    const auto& a = after->entries[i];
+    EXPECT_EQ(a.path, b.path);
+    EXPECT_EQ(a.uid, b.uid) << a.path;
+    EXPECT_EQ(a.gid, b.gid) << a.path;
+    EXPECT_EQ(a.mode, b.mode) << a.path;
+  }
+  ExpectNoTrace("failed start with --workspace");
+  // Handed over for real: the agent writes there, the tree is the agent's with the operator's group.
+  AddOk("borrower", {"--workspace", dir + "/"});
+  EXPECT_EQ(Agent("borrower")["workspace"], dir);
+  Send("borrower", "cat src/a.txt && echo new > src/b.txt && echo wrote-b");
+  ASSERT_TRUE(WaitFor("borrower", "wrote-b"));
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/src/b.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, Uid("borrower"));
+  EXPECT_EQ(st.st_mode & 0777, 0640);
+  ASSERT_EQ(stat((dir + "/run.sh").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750);
+  // Another agent cannot be given the same directory.
+  auto twice = Add("second", {"--workspace", dir});
+  EXPECT_EQ(twice.rc, 1);
+  EXPECT_NE(twice.err.find("belongs to agent borrower"), std::string::npos) << twice.err;
+  // --purge never deletes a directory cloudcoop did not make.
+  auto rm = Cc({"agent", "rm", "borrower", "--purge", "--grace", "0"});
+  ASSERT_EQ(rm.rc, 0) << rm.err;
+  EXPECT_NE(rm.out.find("cloudcoop did not create it"), std::string::npos) << rm.out;
+  EXPECT_TRUE(PathExists(dir + "/src/b.txt"));
 }
 
 // A terminal for the tests: a second, test-owned tmux server whose panes run `cloudcoop connect`.
@@ -646,6 +702,178 @@ TEST_F(AgentsTest, AttachNextGivesEachTerminalADifferentAgent) {
   // A third terminal finds every agent watched.
   term.Open("w3", env_, {bin, "agent", "attach", "--next"});
   EXPECT_TRUE(term.WaitScreen("w3", "every running agent already has a terminal attached")) << term.Screen("w3");
+}
+
+// A real, unprivileged operator account that owns a repository (removed again at the end).
+class OperatorUser {
+ public:
+  OperatorUser() {
+    name_ = "ccop" + std::to_string(getpid());
+    ProcessSpec spec;
+    spec.argv = {"useradd", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                 "/usr/sbin/nologin", name_};
+    auto r = DefaultProcessRunner().Run(spec);
+    if (!r.ok() || !r->success()) return;
+    struct passwd* pw = getpwnam(name_.c_str());
+    if (pw == nullptr) return;
+    uid_ = pw->pw_uid;
+    gid_ = pw->pw_gid;
+  }
+  ~OperatorUser() {
+    ProcessSpec spec;
+    spec.argv = {"userdel", name_};
+    (void)DefaultProcessRunner().Run(spec);
+  }
+  bool ok() const { return uid_ != 0; }
+  uint32_t uid() const { return uid_; }
+  uint32_t gid() const { return gid_; }
+  // Runs argv as the operator (no sudo, no root).
+  ProcessResult Run(std::vector<std::string> argv, const std::string& cwd = "") {
+    ProcessSpec spec;
+    spec.argv = {"setpriv", "--reuid=" + std::to_string(uid_), "--regid=" + std::to_string(gid_), "--init-groups", "--"};
+    spec.argv.insert(spec.argv.end(), argv.begin(), argv.end());
+    spec.env["HOME"] = "/nonexistent";
+    spec.env["GIT_CONFIG_NOSYSTEM"] = "1";
+    spec.env["GIT_CONFIG_GLOBAL"] = "/dev/null";
+    spec.cwd = cwd;
+    spec.timeout = std::chrono::seconds(60);
+    auto r = DefaultProcessRunner().Run(spec);
+    return r.ok() ? *r : ProcessResult{};
+  }
+
+ private:
+  std::string name_;
+  uint32_t uid_ = 0;
+  uint32_t gid_ = 0;
+};
+
+TEST_F(AgentsTest, RepoCloneBranchHandoffAndProtectedPaths) {
+  OperatorUser op;
+  ASSERT_TRUE(op.ok()) << "useradd failed";
+  std::string repo = tmp_.Sub("project");
+  ASSERT_EQ(mkdir(repo.c_str(), 0755), 0);
+  ASSERT_EQ(chown(repo.c_str(), op.uid(), op.gid()), 0);
+  auto git = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"git", "-c", "user.name=Operator", "-c", "user.email=op@example.invalid"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return op.Run(argv, repo);
+  };
+  ASSERT_TRUE(git({"init", "-q", "-b", "main"}).success());
+  ASSERT_TRUE(op.Run({"sh", "-c", "echo 'int main(){}' > main.c && printf '#!/bin/sh\\necho operator hook\\n' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit"}, repo).success());
+  ASSERT_TRUE(git({"add", "main.c"}).success());
+  ASSERT_TRUE(git({"commit", "-q", "-m", "initial"}).success());
+  std::string base = std::string(Trim(git({"rev-parse", "HEAD"}).out));
+
+  auto add = Add("coder", {"--repo", repo, "--json"});
+  ASSERT_EQ(add.rc, 0) << add.err;
+  json a = json::parse(add.out);
+  EXPECT_EQ(a["repo"]["path"], repo);
+  EXPECT_EQ(a["repo"]["branch"], "cloudcoop/coder");
+  EXPECT_EQ(a["repo"]["handoff_ref"], "refs/heads/cloudcoop/coder");
+  EXPECT_EQ(a["repo"]["base_commit"], base);
+  std::string ws = a["workspace"];
+  uint32_t uid = a["uid"];
+  // The clone: the agent's, readable by the operator's group; .git/config and hooks are root's,
+  // hooks are empty (the operator's pre-commit hook did not come along), .git is sticky.
+  struct stat st;
+  ASSERT_EQ(stat(ws.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, uid);
+  EXPECT_EQ(st.st_gid, op.gid());
+  ASSERT_EQ(stat((ws + "/.git").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(st.st_mode & 07777, 01770);
+  ASSERT_EQ(stat((ws + "/.git/config").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  auto hooks = ListDir(ws + "/.git/hooks");
+  ASSERT_TRUE(hooks.ok());
+  EXPECT_TRUE(hooks->empty()) << Join(*hooks, ",");
+  bool listed = false;
+  for (const auto& p : a["protected"]) {
+    if (p["path"] == ws + "/.git/hooks") listed = p["kind"] == "read-only" && p["exists"] == true;
+  }
+  EXPECT_TRUE(listed) << a["protected"].dump();
+  auto before = SnapshotRepoControlFiles(ws);
+  ASSERT_TRUE(before.ok());
+
+  // The agent works on its branch...
+  Send("coder", "git status --short --branch | head -1 && echo 'int add(int a,int b){return a+b;}' > add.c && "
+                "git add add.c && git commit -q -m 'add add()' && echo committed-ok");
+  ASSERT_TRUE(WaitFor("coder", "committed-ok")) << Peek("coder");
+  EXPECT_NE(Peek("coder").find("## cloudcoop/coder"), std::string::npos);
+  // ...and cannot touch what the operator's side trusts.
+  std::string probe = InstallProbe("coder");
+  auto denied = [](const std::string& r) { return r == "EACCES" || r == "EPERM" || r == "EROFS" || r == "EBUSY"; };
+  std::string r1 = Probe("coder", probe, "append", "git-config", {ws + "/.git/config"});
+  EXPECT_TRUE(denied(r1)) << r1;
+  std::string r2 = Probe("coder", probe, "write", "git-hook", {ws + "/.git/hooks/pre-commit"});
+  EXPECT_TRUE(denied(r2)) << r2;
+  std::string r3 = Probe("coder", probe, "rename", "hooks-rename", {ws + "/.git/hooks", ws + "/.git/hooks-old"});
+  EXPECT_TRUE(denied(r3)) << r3;
+  std::string r4 = Probe("coder", probe, "rename", "config-rename", {ws + "/.git/config", ws + "/.git/config-old"});
+  EXPECT_TRUE(denied(r4)) << r4;
+  std::string r5 = Probe("coder", probe, "link", "config-hardlink", {ws + "/.git/config", ws + "/config-link"});
+  EXPECT_TRUE(denied(r5) || r5 == "EXDEV") << r5;
+  Send("coder", "git config core.hooksPath /tmp/evil; echo config-rc=$?");
+  ASSERT_TRUE(WaitFor("coder", "config-rc="));
+  EXPECT_EQ(Peek("coder").find("config-rc=0"), std::string::npos);
+  auto after = SnapshotRepoControlFiles(ws);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before) << "the agent changed its repository's config or hooks";
+
+  // The operator reads the agent's files and gets its commits as a branch, without sudo.
+  EXPECT_TRUE(op.Run({"cat", ws + "/add.c"}).success());
+  auto fetch = Cc({"agent", "fetch", "coder", "--json"});
+  ASSERT_EQ(fetch.rc, 0) << fetch.err;
+  EXPECT_TRUE(json::parse(fetch.out)[0]["changed"]);
+  auto log = git({"log", "-1", "--format=%s %an", "cloudcoop/coder"});
+  ASSERT_TRUE(log.success()) << log.err;
+  EXPECT_EQ(std::string(Trim(log.out)), "add add() coder (cloudcoop agent)");
+  EXPECT_EQ(std::string(Trim(git({"rev-parse", "--abbrev-ref", "HEAD"}).out)), "main");
+  EXPECT_EQ(std::string(Trim(git({"rev-parse", "main"}).out)), base);
+  // Objects the agent's uid owns never entered the operator's repository.
+  auto foreign = op.Run({"find", repo + "/.git", "-not", "-user", std::to_string(op.uid())});
+  EXPECT_TRUE(Trim(foreign.out).empty()) << foreign.out;
+
+  // When the agent ends (here: killed), its supervisor hands the branch over by itself.
+  Send("coder", "echo two > two.txt && git add two.txt && git commit -q -m second && echo second-ok");
+  ASSERT_TRUE(WaitFor("coder", "second-ok"));
+  ASSERT_EQ(Cc({"agent", "kill", "coder", "--grace", "0"}).rc, 0);
+  ASSERT_TRUE(WaitFor("coder", "its branch is in " + repo + " as cloudcoop/coder")) << Peek("coder");
+  EXPECT_EQ(std::string(Trim(git({"log", "-1", "--format=%s", "cloudcoop/coder"}).out)), "second");
+
+  // rm --purge hands over first, then deletes the clone.
+  auto rm = Cc({"agent", "rm", "coder", "--purge"});
+  ASSERT_EQ(rm.rc, 0) << rm.err;
+  EXPECT_FALSE(PathExists(ws));
+  EXPECT_EQ(std::string(Trim(git({"log", "-1", "--format=%s", "cloudcoop/coder"}).out)), "second");
+}
+
+TEST_F(AgentsTest, RepoWithAnExistingBranch) {
+  std::string repo = tmp_.Sub("r2");
+  ProcessSpec init;
+  init.argv = {"sh", "-c", "git init -q -b main " + repo + " && cd " + repo +
+                                " && git -c user.name=o -c user.email=o@x commit -q --allow-empty -m one && git branch feature"
+                                " && git -c user.name=o -c user.email=o@x commit -q --allow-empty -m two"};
+  ASSERT_TRUE(DefaultProcessRunner().Run(init)->success());
+  AddOk("feat", {"--repo", repo, "--branch", "feature"});
+  Send("feat", "git log --format=%s | head -3; git rev-parse --abbrev-ref HEAD");
+  ASSERT_TRUE(WaitFor("feat", "\nfeature\n")) << Peek("feat");
+  EXPECT_EQ(Peek("feat").find("\ntwo\n"), std::string::npos) << "the branch should start at feature, not main";
+  auto bad = Add("feat2", {"--repo", repo, "--branch", "bad..name"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("must not contain \"..\""), std::string::npos);
+  auto empty_repo = tmp_.Sub("empty");
+  ProcessSpec e;
+  e.argv = {"git", "init", "-q", empty_repo};
+  ASSERT_TRUE(DefaultProcessRunner().Run(e)->success());
+  auto none = Add("void", {"--repo", empty_repo});
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_NE(none.err.find("has no commits yet"), std::string::npos) << none.err;
+  EXPECT_TRUE(Agent("void").is_null());
+  EXPECT_FALSE(PathExists(state_ + "/workspaces/void"));
+  auto staging = ListDir(state_ + "/workspaces");
+  ASSERT_TRUE(staging.ok());
+  EXPECT_EQ(Join(*staging, ","), "feat");
 }
 
 }  // namespace

@@ -138,6 +138,11 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
     return InvalidArgumentError("--branch needs --repo").WithFix("add --repo PATH, or leave out --branch");
   }
   if (req.branch) CC_RETURN_IF_ERROR(ValidateBranchName(*req.branch));
+  Identity op = OperatorIdentity(req.repo, req.workspace);
+  std::string workspace_real;
+  if (req.workspace) {
+    CC_ASSIGN_OR_RETURN(workspace_real, CheckWorkspaceDir(*req.workspace, layout_, op));
+  }
   if (geteuid() != 0) {
     return PermissionDeniedError("agent add needs root: agents get their own uid, namespaces and cgroups")
         .WithFix("run it as root (sudo -i)");
@@ -169,13 +174,12 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
   rec.network = network;
   rec.unsandboxed = req.unsandboxed;
   rec.home = layout_.home_dir(req.name);
-  rec.workspace = req.workspace ? *req.workspace : layout_.workspace_dir(req.name);
+  rec.workspace = req.workspace ? workspace_real : layout_.workspace_dir(req.name);
   while (rec.workspace.size() > 1 && rec.workspace.back() == '/') rec.workspace.pop_back();
   rec.created_at = clock_.Now();
   rec.creator_pid = getpid();
   rec.supervisor_binary = options_.supervisor_binary;
   rec.state_dir = layout_.root();
-  Identity op = OperatorIdentity(req.repo, req.workspace);
   rec.operator_uid = op.uid;
   rec.operator_gid = op.gid;
   {
@@ -210,6 +214,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
 
   // 3. The slow part, outside the lock: home and workspace (a clone can take a while).
   bool home_made = false, ws_made = false;
+  std::optional<TreeOwnership> handed_over;
   Identity agent{rec.uid, rec.gid};
   Status st = PrepareHome(rec.home, rec.name, agent);
   if (st.ok()) home_made = true;
@@ -226,10 +231,11 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
       }
     } else if (req.workspace) {
       bool created = false;
-      st = PrepareWorkspaceDir(rec.workspace, layout_, agent, op, &created);
+      TreeOwnership before;
+      st = PrepareWorkspaceDir(rec.workspace, agent, op, &created, &before);
       rec.workspace_created = created;
-      ws_made = created;
-      if (st.ok() && !created) ws_made = false;
+      ws_made = st.ok() && created;
+      if (st.ok() && !created) handed_over = std::move(before);
     } else {
       if (mkdir(rec.workspace.c_str(), 02750) != 0) {
         st = ErrnoError(errno, "create workspace " + rec.workspace);
@@ -241,7 +247,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
     }
   }
   if (!st.ok()) {
-    Rollback(rec, ws_made, home_made);
+    Rollback(rec, ws_made, home_made, handed_over ? &*handed_over : nullptr);
     Log("agent.add", rec.name, st);
     return st;
   }
@@ -269,7 +275,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
   }
   if (st.ok()) st = WaitStarted(rec);
   if (!st.ok()) {
-    Rollback(rec, ws_made, home_made);
+    Rollback(rec, ws_made, home_made, handed_over ? &*handed_over : nullptr);
     Log("agent.add", rec.name, st);
     return st;
   }
@@ -318,7 +324,7 @@ Status AgentHost::WaitStarted(const AgentRecord& rec) {
   }
 }
 
-void AgentHost::Rollback(const AgentRecord& rec, bool ws_made, bool home_made) {
+void AgentHost::Rollback(const AgentRecord& rec, bool ws_made, bool home_made, const TreeOwnership* handed_over) {
   if (rec.uid != 0) FreezeAndKill(UidIs(rec.uid), std::chrono::seconds(5));
   (void)tmux_.KillSession(rec.name);
   if (rec.uid != 0) FreezeAndKill(UidIs(rec.uid), std::chrono::seconds(5));
@@ -327,9 +333,10 @@ void AgentHost::Rollback(const AgentRecord& rec, bool ws_made, bool home_made) {
   if (home_made) (void)RemoveTree(rec.home);
   if (ws_made) {
     (void)RemoveTree(rec.workspace);
-  } else if (PathExists(rec.workspace) && rec.uid != 0) {
-    // An existing --workspace was handed to the agent: give it back to the operator.
-    (void)ShareTreeWithGroup(rec.workspace, Identity{rec.operator_uid, rec.operator_gid});
+  } else if (handed_over != nullptr) {
+    // An existing --workspace was handed to the agent: put back exactly what was there.
+    Status st = RestoreOwnership(*handed_over);
+    if (!st.ok()) CC_LOG_ERROR("rolling back agent %s: %s", rec.name.c_str(), st.ToString().c_str());
   }
   auto lock = registry_.Lock();
   (void)registry_.Delete(rec.name);

@@ -100,7 +100,10 @@ class AgentHost {
  private:
   StatusOr<AgentRecord> StartAndWait(AgentRecord record, bool respawn);
   Status WaitStarted(const AgentRecord& record);
-  void Rollback(const AgentRecord& record, bool workspace_created_here, bool home_created_here);
+  // Undoes a failed add: the agent's processes and session, its home, the workspace it made, or
+  // (for an existing --workspace) exactly the owners and modes recorded before the handover.
+  void Rollback(const AgentRecord& record, bool workspace_created_here, bool home_created_here,
+                const TreeOwnership* handed_over);
   std::vector<std::string> SupervisorArgv(const std::string& name) const;
   Status CheckLockout() const;
   void Log(const std::string& action, const std::string& agent, const Status& outcome,

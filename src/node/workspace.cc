@@ -73,6 +73,17 @@ Status WriteRootFile(const std::string& path, const std::string& content, gid_t 
   return OkStatus();
 }
 
+const char* const kSystemDirs[] = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64",
+                                   "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr",
+                                   "/var", "/var/lib", "/var/tmp", "/mnt", "/media", "/usr/local"};
+
+bool IsSystemDir(const std::string& real) {
+  for (const char* s : kSystemDirs) {
+    if (real == s) return true;
+  }
+  return false;
+}
+
 thread_local const Identity* g_share_owner = nullptr;
 thread_local int g_share_errno = 0;
 thread_local std::string g_share_path;
@@ -130,6 +141,12 @@ StatusOr<ProcessResult> RunAs(ProcessRunner& runner, const Identity& who, Proces
 }
 
 Status ShareTreeWithGroup(const std::string& path, const Identity& owner) {
+  std::string real = RealPath(path);
+  if (real.empty() || IsSystemDir(real)) {
+    return FailedPreconditionError("refusing to change the owner of " + path +
+                                   (real.empty() ? " (it cannot be resolved)" : " (a system directory)"))
+        .WithFix("give agents directories of their own");
+  }
   g_share_owner = &owner;
   g_share_errno = 0;
   int rc = nftw(path.c_str(), ShareOne, 32, FTW_PHYS);
@@ -169,35 +186,56 @@ Status PrepareHome(const std::string& home, const std::string& agent_name, const
   return OkStatus();
 }
 
-Status PrepareWorkspaceDir(const std::string& dir_in, const StateLayout& layout, const Identity& agent,
-                           const Identity& op, bool* created) {
+namespace {
+thread_local TreeOwnership* g_snapshot = nullptr;
+int SnapOne(const char* path, const struct stat* st, int, struct FTW*) {
+  g_snapshot->entries.push_back({path, st->st_uid, st->st_gid, st->st_mode & 07777, S_ISLNK(st->st_mode)});
+  return 0;
+}
+}  // namespace
+
+StatusOr<TreeOwnership> SnapshotOwnership(const std::string& path) {
+  TreeOwnership snap;
+  g_snapshot = &snap;
+  int rc = nftw(path.c_str(), SnapOne, 32, FTW_PHYS);
+  g_snapshot = nullptr;
+  if (rc != 0) return ErrnoError(errno, "record the owners of " + path);
+  return snap;
+}
+
+Status RestoreOwnership(const TreeOwnership& snapshot) {
+  Status first;
+  for (const auto& e : snapshot.entries) {
+    if (lchown(e.path.c_str(), e.uid, e.gid) != 0 && errno != ENOENT && first.ok()) {
+      first = ErrnoError(errno, "restore the owner of " + e.path);
+    }
+    if (!e.symlink && chmod(e.path.c_str(), e.mode) != 0 && errno != ENOENT && first.ok()) {
+      first = ErrnoError(errno, "restore the mode of " + e.path);
+    }
+  }
+  return first;
+}
+
+StatusOr<std::string> CheckWorkspaceDir(const std::string& dir_in, const StateLayout& layout, const Identity& op) {
   if (dir_in.empty() || dir_in[0] != '/') {
     return InvalidArgumentError("--workspace " + ShellQuoteForDisplay(dir_in) + " is not an absolute path")
         .WithFix("give the full path, e.g. --workspace $PWD/" + dir_in);
   }
-  *created = false;
   std::string dir = dir_in;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  if (!PathExists(dir)) {
-    if (!IsDirectory(Dirname(dir))) {
-      return NotFoundError("--workspace " + dir + ": neither it nor its parent directory exists")
-          .WithFix("create " + Dirname(dir) + " first, or choose an existing directory");
-    }
-  }
   struct stat lst;
   if (lstat(dir.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
     return InvalidArgumentError("--workspace " + dir + " is a symbolic link")
         .WithFix("give the real directory: --workspace " + RealPath(dir));
   }
+  if (!PathExists(dir) && !IsDirectory(Dirname(dir))) {
+    return NotFoundError("--workspace " + dir + ": neither it nor its parent directory exists")
+        .WithFix("create " + Dirname(dir) + " first, or choose an existing directory");
+  }
   std::string real = PathExists(dir) ? RealPath(dir) : RealPath(Dirname(dir)) + "/" + Basename(dir);
-  static const char* const kSystem[] = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64",
-                                        "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr",
-                                        "/var", "/var/lib", "/var/tmp", "/mnt", "/media"};
-  for (const char* s : kSystem) {
-    if (real == s) {
-      return InvalidArgumentError("--workspace " + dir + " is a system directory; an agent would own it")
-          .WithFix("give the agent a project directory of its own, e.g. --workspace /srv/work/NAME");
-    }
+  if (real.empty() || IsSystemDir(real)) {
+    return InvalidArgumentError("--workspace " + dir + " is a system directory; an agent would own it")
+        .WithFix("give the agent a project directory of its own, e.g. --workspace /srv/work/NAME");
   }
   std::string state = RealPath(layout.root());
   if (!state.empty() && (IsInside(real, state) || IsInside(state, real))) {
@@ -209,16 +247,31 @@ Status PrepareWorkspaceDir(const std::string& dir_in, const StateLayout& layout,
     return InvalidArgumentError("--workspace " + dir + " is the home directory of " + pw->pw_name)
         .WithFix("give the agent a project directory inside it instead");
   }
+  if (PathExists(real) && !IsDirectory(real)) {
+    return InvalidArgumentError("--workspace " + dir + " is not a directory").WithFix("give a directory");
+  }
+  return real;
+}
+
+Status PrepareWorkspaceDir(const std::string& real, const Identity& agent, const Identity& op, bool* created,
+                           TreeOwnership* before) {
+  *created = false;
   if (!PathExists(real)) {
     if (mkdir(real.c_str(), 02750) != 0) return ErrnoError(errno, "create workspace " + real);
     *created = true;
-  } else if (!IsDirectory(real)) {
-    return InvalidArgumentError("--workspace " + dir + " is not a directory").WithFix("give a directory");
+  } else {
+    CC_ASSIGN_OR_RETURN(*before, SnapshotOwnership(real));
   }
   Status st = ShareTreeWithGroup(real, Identity{agent.uid, op.gid});
   struct stat gst;
   if (st.ok() && lstat((real + "/.git").c_str(), &gst) == 0 && S_ISDIR(gst.st_mode)) st = LockGitDir(real + "/.git", agent);
-  if (!st.ok() && *created) rmdir(real.c_str());
+  if (!st.ok()) {
+    if (*created) {
+      (void)RemoveTree(real);
+    } else {
+      (void)RestoreOwnership(*before);
+    }
+  }
   return st;
 }
 

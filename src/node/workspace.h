@@ -39,20 +39,38 @@ Identity OperatorIdentity(const std::optional<std::string>& repo, const std::opt
 // `init_groups`), or directly when uid is ours.
 StatusOr<ProcessResult> RunAs(ProcessRunner& runner, const Identity& who, ProcessSpec spec, bool init_groups);
 
-// Recursively sets owner uid:gid and modes: directories 02750 | (user bits), files keep their user
-// bits, get group read (and execute where the user has it), nothing for others. Never follows
-// symlinks (lchown; symlinks keep their mode).
+// Recursively sets owner uid:gid and modes: directories 02750, files keep their user bits, get
+// group read (and execute where the user has it), nothing for others. Never follows symlinks
+// (lchown; symlinks keep their mode). Refuses "/" and the system directories (/etc, /usr, ...)
+// whatever the caller checked before.
 Status ShareTreeWithGroup(const std::string& path, const Identity& owner);
 
 // The agent's home: created 0700, owned by the agent, with cloudcoop's root-owned start-up files
 // (.profile, .bashrc with a prompt naming the agent, .gitconfig with the agent's git identity).
 Status PrepareHome(const std::string& home, const std::string& agent_name, const Identity& agent);
 
-// --workspace DIR: refuses system directories, the state directory and other agents' workspaces,
-// creates DIR when its parent exists, then hands the tree to the agent (ShareTreeWithGroup).
-// `created` tells whether cloudcoop made it.
-Status PrepareWorkspaceDir(const std::string& dir, const StateLayout& layout, const Identity& agent,
-                           const Identity& op, bool* created);
+// The owner, group and mode of every entry of a tree, to put back exactly what was there.
+struct TreeOwnership {
+  struct Entry {
+    std::string path;
+    uint32_t uid, gid;
+    mode_t mode;
+    bool symlink;
+  };
+  std::vector<Entry> entries;
+};
+StatusOr<TreeOwnership> SnapshotOwnership(const std::string& path);
+Status RestoreOwnership(const TreeOwnership& snapshot);
+
+// --workspace DIR, checked without changing anything: an absolute path that is no symlink, not a
+// system directory, not the operator's home, not inside or above the state directory, and either
+// an existing directory or a new one whose parent exists. Returns the real path.
+StatusOr<std::string> CheckWorkspaceDir(const std::string& dir, const StateLayout& layout, const Identity& op);
+
+// Hands a checked --workspace directory to the agent: creates it if needed (`created`), records
+// the tree's ownership (`before`, for a rollback), then ShareTreeWithGroup and LockGitDir.
+Status PrepareWorkspaceDir(const std::string& real, const Identity& agent, const Identity& op, bool* created,
+                           TreeOwnership* before);
 
 // Makes a repository's .git root-owned with the sticky bit and write access for the agent's own
 // group only, and its config and hooks root-owned (see ADR 0006).
