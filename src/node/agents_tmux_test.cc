@@ -585,6 +585,42 @@ TEST_F(AgentsTest, ExistingWorkspaceIsHandedOverAndGivenBackExactlyOnFailure) {
   EXPECT_TRUE(PathExists(dir + "/src/b.txt"));
 }
 
+TEST_F(AgentsTest, CheckReportsUnsandboxedAgentsStraysAndLockout) {
+  auto results = [&]() {
+    auto r = Cc({"check", "--only", "agents.", "--json"});
+    std::map<std::string, std::string> out;
+    json j = json::parse(r.out, nullptr, false);
+    if (j.is_discarded()) return out;
+    for (auto& c : j["checks"]) out[c["id"]] = c["result"];
+    out["rc"] = std::to_string(r.rc);
+    return out;
+  };
+  AddOk("checked");
+  auto r = results();
+  EXPECT_EQ(r["agents.state-dir"], "PASS");
+  if (SandboxArgs().empty()) {
+    EXPECT_EQ(r["agents.sandboxed"], "PASS");
+  } else {
+    EXPECT_EQ(r["agents.sandboxed"], "FAIL");  // --unsandboxed is reported, never hidden
+    EXPECT_EQ(r["rc"], "3");
+  }
+  EXPECT_EQ(r["agents.no-strays"], "PASS");
+  EXPECT_EQ(r["agents.lockout"], "PASS");
+  // A process under an agent uid that no record explains is a stray.
+  uint32_t stray_uid = base_ + 999;
+  ProcessSpec spec;
+  spec.argv = {"setpriv", "--reuid=" + std::to_string(stray_uid), "--regid=" + std::to_string(stray_uid), "--clear-groups",
+               "sleep", "30"};
+  std::thread stray([&] { (void)DefaultProcessRunner().Run(spec); });
+  for (int i = 0; i < 100 && ScanProcesses([&](uint32_t u) { return u == stray_uid; }).empty(); ++i) usleep(20000);
+  EXPECT_EQ(results()["agents.no-strays"], "FAIL");
+  ASSERT_EQ(Cc({"panic", "--yes"}).rc, 0);  // stops the stray too: it is in this host's range
+  stray.join();
+  r = results();
+  EXPECT_EQ(r["agents.lockout"], "WARN");
+  EXPECT_EQ(r["agents.no-strays"], "PASS");
+}
+
 // A terminal for the tests: a second, test-owned tmux server whose panes run `cloudcoop connect`.
 class OuterTerminal {
  public:
