@@ -174,6 +174,20 @@ StatusOr<AgentStatus> StatusFromJson(const std::string& text, const std::string&
   }
 }
 
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) {
+  static thread_local uint64_t counter = 0;
+  std::string tmp = Dirname(path) + "/." + Basename(path) + ".tmp." + std::to_string(getpid()) + "." + std::to_string(++counter);
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (!fd.valid()) return ErrnoError(errno, "create temporary file " + tmp);
+  Status st;
+  if (fchmod(fd.get(), mode) != 0) st = ErrnoError(errno, "chmod " + tmp);
+  if (st.ok()) st = WriteAll(fd.get(), data, tmp);
+  if (st.ok() && close(fd.Release()) != 0) st = ErrnoError(errno, "close " + tmp);
+  if (st.ok() && rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoError(errno, "rename " + tmp + " to " + path);
+  if (!st.ok()) unlink(tmp.c_str());
+  return st;
+}
+
 StatusOr<RegistryLock> Registry::Lock() const {
   UniqueFd fd(open(layout_.lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.valid()) {
@@ -241,7 +255,7 @@ Status Registry::Put(const AgentRecord& record) const {
   CC_RETURN_IF_ERROR(ValidateAgentName(record.name));
   std::string dir = layout_.agent_dir(record.name);
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError(errno, "create " + dir);
-  return WriteFileAtomic(layout_.record_file(record.name), RecordToJson(record), 0600);
+  return ReplaceFile(layout_.record_file(record.name), RecordToJson(record), 0600);
 }
 
 Status Registry::Delete(const std::string& name) const {
@@ -258,7 +272,7 @@ std::optional<AgentStatus> Registry::GetStatus(const std::string& name) const {
 }
 
 Status Registry::PutStatus(const std::string& name, const AgentStatus& status) const {
-  return WriteFileAtomic(layout_.status_file(name), StatusToJson(status), 0600);
+  return ReplaceFile(layout_.status_file(name), StatusToJson(status), 0600);
 }
 
 Status Registry::ClearStatus(const std::string& name) const {
@@ -325,14 +339,27 @@ StatusOr<uint32_t> Registry::AllocateUid() const {
   }
   // Skip uids that belong to real accounts.
   const uint64_t end = uint64_t{uids_.base} + uids_.count;
+  for (const std::string& dir : {layout_.homes_dir(), layout_.workspaces_dir()}) {
+    auto names = ListDir(dir);
+    if (!names.ok()) continue;
+    for (const auto& n : *names) {
+      struct stat st;
+      if (lstat((dir + "/" + n).c_str(), &st) == 0 && uids_.Contains(st.st_uid) && st.st_uid >= next) next = st.st_uid + 1ULL;
+    }
+  }
   while (next < end && getpwuid(static_cast<uid_t>(next)) != nullptr) ++next;
   if (next >= end) {
     return ResourceExhaustedError("no agent uids left in the range " + std::to_string(uids_.base) + "+" +
                                   std::to_string(uids_.count))
         .WithFix("remove old agents' workspaces and start a new state directory");
   }
-  CC_RETURN_IF_ERROR(WriteFileAtomic(layout_.next_uid_file(), std::to_string(next + 1) + "\n", 0600));
+  CC_RETURN_IF_ERROR(ReplaceFile(layout_.next_uid_file(), std::to_string(next + 1) + "\n", 0600));
   return static_cast<uint32_t>(next);
+}
+
+void Registry::Sync() const {
+  UniqueFd fd(open(layout_.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.valid()) syncfs(fd.get());
 }
 
 std::optional<Lockout> Registry::GetLockout() const {

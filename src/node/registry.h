@@ -102,6 +102,11 @@ struct Lockout {
   std::vector<std::string> agents;  // stopped by the panic
 };
 
+// Replaces `path` atomically (temp file + rename) without fsync: readers see the old or the new
+// content; after a power loss either may be there. Registry files use this; the few that must be
+// durable (the panic lock-out) are fsynced by their writer (ADR 0004).
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode);
+
 std::string RecordToJson(const AgentRecord& r);
 StatusOr<AgentRecord> RecordFromJson(const std::string& text, const std::string& origin, const UidRange& range);
 std::string StatusToJson(const AgentStatus& s);
@@ -145,8 +150,13 @@ class Registry {
   Status PutStatus(const std::string& name, const AgentStatus& status) const;
   Status ClearStatus(const std::string& name) const;
 
-  // Hands out the next agent uid (caller holds the lock). Skips uids that exist in /etc/passwd.
+  // Hands out the next agent uid (caller holds the lock): above the counter and above every uid
+  // that owns a home or workspace in the state directory (so a counter lost in a crash cannot hand
+  // out an uid that still owns files). Skips uids that exist in /etc/passwd.
   StatusOr<uint32_t> AllocateUid() const;
+
+  // Flushes the state directory's file system (syncfs): one flush after many ReplaceFile writes.
+  void Sync() const;
 
   std::optional<Lockout> GetLockout() const;
   Status PutLockout(const Lockout& lockout) const;

@@ -154,7 +154,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
         .WithFix("run cloudcoop by its absolute path");
   }
   // tmux first: a missing tmux must fail before anything is created.
-  if (auto panes = tmux_.ListPanes(); !panes.ok()) return panes.status();
+  CC_RETURN_IF_ERROR(tmux_.CheckInstalled());
   if (req.repo) {
     struct stat st;
     if (stat(req.repo->c_str(), &st) != 0) {
@@ -288,6 +288,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
 Status AgentHost::WaitStarted(const AgentRecord& rec) {
   auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
   int delay_us = 200;
+  auto next_pane_look = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
   for (;;) {
     if (auto s = registry_.GetStatus(rec.name); s && s->generation == rec.generation) {
       if (!s->error.empty()) {
@@ -295,9 +296,13 @@ Status AgentHost::WaitStarted(const AgentRecord& rec) {
       }
       if (s->agent_pid > 0) return OkStatus();
     }
-    // A supervisor that died before writing its status leaves a dead pane.
-    auto panes = tmux_.ListPanes();
-    if (panes.ok()) {
+    // A supervisor that died before writing its status leaves a dead pane (looked at every 100 ms:
+    // a tmux call costs more than reading the status file).
+    auto now = std::chrono::steady_clock::now();
+    bool look = now >= next_pane_look;
+    if (look) next_pane_look = now + std::chrono::milliseconds(100);
+    auto panes = look ? tmux_.ListPanes() : StatusOr<std::vector<PaneInfo>>(std::vector<PaneInfo>{});
+    if (look && panes.ok()) {
       auto it = std::find_if(panes->begin(), panes->end(), [&](const PaneInfo& p) { return p.session == rec.name; });
       if (it == panes->end() || it->dead) {
         if (auto s = registry_.GetStatus(rec.name); s && s->generation == rec.generation && !s->error.empty()) {
@@ -320,7 +325,7 @@ Status AgentHost::WaitStarted(const AgentRecord& rec) {
           .WithFix("look at its pane: cloudcoop agent peek " + rec.name);
     }
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
-    delay_us = std::min(delay_us * 2, 20000);
+    delay_us = std::min(delay_us * 2, 5000);
   }
 }
 
@@ -604,13 +609,18 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   }
   // 3. Keep the last screens for forensics, then stop the tmux server and remove its socket.
   auto panes = tmux_.ListPanes();
-  auto server = tmux_.ServerPid();
+  StatusOr<std::optional<int>> server = std::optional<int>();
+  if (panes.ok() && !panes->empty() && panes->front().server_pid > 0) {
+    server = std::optional<int>(panes->front().server_pid);
+  } else if (panes.ok() && !panes->empty()) {
+    server = tmux_.ServerPid();
+  }
   if (panes.ok() && !panes->empty()) {
     auto screens = tmux_.CaptureTails(*panes, 200);
     if (screens.ok()) {
       for (const auto& [name, text] : *screens) {
         if (ValidateAgentName(name).ok() && IsDirectory(layout_.agent_dir(name))) {
-          (void)WriteFileAtomic(layout_.agent_dir(name) + "/panic-screen.txt", text, 0600);
+          (void)ReplaceFile(layout_.agent_dir(name) + "/panic-screen.txt", text, 0600);
         }
       }
     }
@@ -652,6 +662,8 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
     Status put = registry_.Put(r);
     if (!put.ok()) report.notes.push_back(r.name + ": " + put.message());
   }
+  // One flush for all the records written above (each was replaced atomically, without fsync).
+  registry_.Sync();
   lockout.agents = report.agents;
   Status lo2 = registry_.PutLockout(lockout);
   if (!lo2.ok() && lo.ok()) report.notes.push_back("could not update the lock-out: " + lo2.message());
@@ -702,7 +714,7 @@ StatusOr<std::string> AgentHost::ClaimNextUnwatched() {
       auto age = now - std::chrono::system_clock::from_time_t(st.st_mtime);
       if (age < std::chrono::seconds(3)) continue;
     }
-    CC_RETURN_IF_ERROR(WriteFileAtomic(claim, std::to_string(getpid()) + "\n", 0600));
+    CC_RETURN_IF_ERROR(ReplaceFile(claim, std::to_string(getpid()) + "\n", 0600));
     return n;
   }
   return NotFoundError(names.empty() ? "no agent is running" : "every running agent already has a terminal attached")

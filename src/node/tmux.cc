@@ -85,6 +85,11 @@ Status RealTmuxClient::Check(const StatusOr<ProcessResult>& r, const std::string
   return InternalError("tmux " + what + " failed (" + r->Describe() + "): " + err);
 }
 
+Status RealTmuxClient::CheckInstalled() {
+  if (FindOnPath(program_).empty()) return TmuxMissing(NotFoundError("run " + program_ + ": program not found on PATH"));
+  return OkStatus();
+}
+
 Status RealTmuxClient::NewSession(const NewSessionSpec& spec) {
   if (spec.argv.size() < 2) return InvalidArgumentError("tmux new-session: the pane command needs at least two words");
   std::vector<std::string> w = {"start-server", ";",
@@ -113,7 +118,7 @@ Status RealTmuxClient::NewSession(const NewSessionSpec& spec) {
 StatusOr<std::vector<PaneInfo>> RealTmuxClient::ListPanes() {
   auto r = Run({"list-panes", "-a", "-F",
                 "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{cursor_y}\t#{pane_height}\t"
-                "#{session_attached}"},
+                "#{session_attached}\t#{pid}"},
                "list-panes");
   if (!r.ok()) return r.status();
   std::vector<PaneInfo> out;
@@ -123,7 +128,7 @@ StatusOr<std::vector<PaneInfo>> RealTmuxClient::ListPanes() {
   }
   for (const auto& line : Split(r->out, '\n', true)) {
     auto f = Split(line, '\t');
-    if (f.size() != 7) continue;
+    if (f.size() != 8) continue;
     PaneInfo p;
     p.session = f[0];
     p.pane_pid = ToInt(f[1]).value_or(0);
@@ -132,6 +137,7 @@ StatusOr<std::vector<PaneInfo>> RealTmuxClient::ListPanes() {
     p.cursor_y = ToInt(f[4]).value_or(0);
     p.height = ToInt(f[5]).value_or(0);
     p.clients = ToInt(f[6]).value_or(0);
+    p.server_pid = ToInt(f[7]).value_or(0);
     out.push_back(p);
   }
   return out;

@@ -34,7 +34,8 @@ struct PaneInfo {
   std::optional<int> dead_status;
   int cursor_y = 0;
   int height = 0;
-  int clients = 0;  // attached clients that are not control-mode clients
+  int clients = 0;  // attached clients
+  int server_pid = 0;
 };
 
 struct ClientInfo {
@@ -47,6 +48,8 @@ struct ClientInfo {
 class TmuxClient {
  public:
   virtual ~TmuxClient() = default;
+  // Fails (naming the fix) when tmux is not installed; does not start anything.
+  virtual Status CheckInstalled() = 0;
   // Starts the server when needed, with remain-on-exit set before the command starts.
   virtual Status NewSession(const NewSessionSpec& spec) = 0;
   // Every session's pane; empty when no server is running.
@@ -80,6 +83,7 @@ class RealTmuxClient : public TmuxClient {
   // `socket`: the socket path; `runner`: how tmux is started (the real runner unless testing).
   RealTmuxClient(std::string socket, ProcessRunner& runner, std::string tmux_program = "tmux");
 
+  Status CheckInstalled() override;
   Status NewSession(const NewSessionSpec& spec) override;
   StatusOr<std::vector<PaneInfo>> ListPanes() override;
   StatusOr<std::map<std::string, std::string>> CaptureTails(const std::vector<PaneInfo>& panes, int lines) override;
@@ -120,6 +124,7 @@ class FakeTmuxClient : public TmuxClient {
     std::vector<std::string> sent;
   };
 
+  Status CheckInstalled() override { return missing ? Missing() : OkStatus(); }
   Status NewSession(const NewSessionSpec& spec) override;
   StatusOr<std::vector<PaneInfo>> ListPanes() override;
   StatusOr<std::map<std::string, std::string>> CaptureTails(const std::vector<PaneInfo>& panes, int lines) override;

@@ -68,7 +68,7 @@ Status GitFailed(const std::string& what, const StatusOr<ProcessResult>& r, cons
 }
 
 Status WriteRootFile(const std::string& path, const std::string& content, gid_t gid) {
-  CC_RETURN_IF_ERROR(WriteFileAtomic(path, content, 0644));
+  CC_RETURN_IF_ERROR(ReplaceFile(path, content, 0644));
   if (chown(path.c_str(), 0, gid) != 0) return ErrnoError(errno, "chown " + path);
   return OkStatus();
 }
@@ -515,7 +515,7 @@ StatusOr<HandoffResult> HandoffBranch(ProcessRunner& runner, const StateLayout& 
     return result;
   }
   std::string file = layout.handoff_dir() + "/" + r.name + "." + std::to_string(getpid()) + ".bundle";
-  CC_RETURN_IF_ERROR(WriteFileAtomic(file, bundle->out, 0640));
+  CC_RETURN_IF_ERROR(ReplaceFile(file, bundle->out, 0640));
   if (chown(file.c_str(), 0, op.gid) != 0) {
     Status st = ErrnoError(errno, "chown " + file);
     unlink(file.c_str());
