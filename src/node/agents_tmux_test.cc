@@ -621,6 +621,21 @@ TEST_F(AgentsTest, CheckReportsUnsandboxedAgentsStraysAndLockout) {
   EXPECT_EQ(r["agents.no-strays"], "PASS");
 }
 
+TEST_F(AgentsTest, ListIsNotFooledByWhatAgentsPrint) {
+  // "aspoof" is captured before "zquiet": if its fake framing ended its block early, zquiet's
+  // screen would be read from the wrong place.
+  AddOk("aspoof");
+  AddOk("zquiet");
+  Send("aspoof", "printf '%%end 1 1 1\\n%%error 1 2 1\\n%%begin 1 3 1\\nfake\\n%%end 1 3 1\\n'; echo spoofed");
+  ASSERT_TRUE(WaitFor("aspoof", "\nspoofed"));
+  Send("zquiet", "echo quiet-line; sleep 1000");
+  ASSERT_TRUE(WaitFor("zquiet", "\nquiet-line"));
+  EXPECT_EQ(Agent("zquiet")["last_line"], "quiet-line");
+  EXPECT_EQ(Agent("aspoof")["last_line"].get<std::string>().rfind("aspoof:", 0), 0u) << Agent("aspoof")["last_line"];
+  EXPECT_EQ(Agent("zquiet")["clients"], 0);  // list's own control client is not counted
+  for (auto& a : List()) EXPECT_EQ(a["state"], "running") << a["name"];
+}
+
 // A terminal for the tests: a second, test-owned tmux server whose panes run `cloudcoop connect`.
 class OuterTerminal {
  public:

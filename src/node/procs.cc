@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -136,41 +137,63 @@ int SignalAll(const std::function<bool(uint32_t uid)>& match, int sig, const std
   return n;
 }
 
-StopReport FreezeAndKill(const std::function<bool(uint32_t uid)>& match, Duration deadline, const std::string& proc) {
-  StopReport report;
+void FreezeAll(const std::function<bool(uint32_t uid)>& match, Duration deadline, StopReport* report,
+               const std::string& proc) {
   auto end = std::chrono::steady_clock::now() + deadline;
   std::set<pid_t> stopped;
-  // Freeze: stop everything; repeat until a scan finds nothing that is not stopped yet.
+  // Stop everything; repeat until a scan finds nothing that is not stopped yet (a stopped process
+  // cannot fork, so this converges).
   for (int round = 0; round < 1000; ++round) {
-    ++report.rounds;
+    ++report->rounds;
     bool fresh = false;
     for (const auto& p : ScanProcesses(match, proc)) {
       if (stopped.count(p.pid) && (p.state == 'T' || p.state == 't')) continue;
       if (kill(p.pid, SIGSTOP) == 0) {
-        if (stopped.insert(p.pid).second) ++report.frozen;
+        if (stopped.insert(p.pid).second) ++report->frozen;
         fresh = true;
       }
     }
     if (!fresh || std::chrono::steady_clock::now() >= end) break;
   }
-  // Kill: SIGKILL reaches stopped processes too.
+}
+
+void KillAll(const std::function<bool(uint32_t uid)>& match, Duration deadline, StopReport* report,
+             const std::string& proc) {
+  auto end = std::chrono::steady_clock::now() + deadline;
   std::set<pid_t> killed;
   for (;;) {
-    ++report.rounds;
+    ++report->rounds;
     auto left = ScanProcesses(match, proc);
-    if (left.empty()) {
-      report.survivors.clear();
-      break;
-    }
-    report.survivors.clear();
+    report->survivors.clear();
+    if (left.empty()) break;
     for (const auto& p : left) {
-      if (kill(p.pid, SIGKILL) == 0 && killed.insert(p.pid).second) ++report.killed;
-      report.survivors.push_back(p.pid);
+      if (kill(p.pid, SIGKILL) == 0 && killed.insert(p.pid).second) ++report->killed;
+      report->survivors.push_back(p.pid);
     }
     if (std::chrono::steady_clock::now() >= end) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+StopReport FreezeAndKill(const std::function<bool(uint32_t uid)>& match, Duration deadline, const std::string& proc) {
+  StopReport report;
+  FreezeAll(match, deadline, &report, proc);
+  KillAll(match, deadline, &report, proc);
   return report;
+}
+
+std::map<uint32_t, int> CountByOwner(const std::function<bool(uint32_t uid)>& match, const std::string& proc) {
+  std::map<uint32_t, int> out;
+  DIR* d = opendir(proc.c_str());
+  if (d == nullptr) return out;
+  int dfd = dirfd(d);
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    struct stat st;
+    if (fstatat(dfd, e->d_name, &st, 0) == 0 && match(st.st_uid)) out[st.st_uid]++;
+  }
+  closedir(d);
+  return out;
 }
 
 }  // namespace cloudcoop::node

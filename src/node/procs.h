@@ -54,6 +54,18 @@ StopReport FreezeAndKill(const std::function<bool(uint32_t uid)>& match, Duratio
 // True when the process exists and is not a zombie.
 bool ProcessRunning(pid_t pid, const std::string& proc = "/proc");
 
+// The two halves of FreezeAndKill, for callers that do something in between (panic captures the
+// frozen agents' screens before killing them).
+void FreezeAll(const std::function<bool(uint32_t uid)>& match, Duration deadline, StopReport* report,
+               const std::string& proc = "/proc");
+void KillAll(const std::function<bool(uint32_t uid)>& match, Duration deadline, StopReport* report,
+             const std::string& proc = "/proc");
+
+// How many processes each uid runs, by the owner of /proc/PID (one stat per process: for display
+// only; a process that made itself non-dumpable shows as root's here, so kill and panic use
+// ScanProcesses instead).
+std::map<uint32_t, int> CountByOwner(const std::function<bool(uint32_t uid)>& match, const std::string& proc = "/proc");
+
 // Sends `sig` to every matching process; returns how many were signalled.
 int SignalAll(const std::function<bool(uint32_t uid)>& match, int sig, const std::string& proc = "/proc");
 

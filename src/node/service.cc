@@ -44,6 +44,21 @@ std::string SignalText(int sig) {
 
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
+// Debug timings of the steps of a command (CLOUDCOOP_LOG=debug).
+class StepTimer {
+ public:
+  explicit StepTimer(const char* what) : what_(what), last_(std::chrono::steady_clock::now()) {}
+  void Step(const char* step) {
+    auto now = std::chrono::steady_clock::now();
+    CC_LOG_DEBUG("%s: %s took %.2f ms", what_, step, std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  const char* what_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 }  // namespace
 
 StatusOr<AgentLimits> ResolveLimits(const AddRequest& req, const AgentSettings& settings, const HostFacts& host) {
@@ -123,6 +138,7 @@ std::vector<std::string> AgentHost::SupervisorArgv(const std::string& name) cons
 
 StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings& settings, const HostFacts& host) {
   // 1. Everything that can be checked without changing anything.
+  StepTimer timer("agent add");
   CC_RETURN_IF_ERROR(ValidateAgentName(req.name));
   CC_ASSIGN_OR_RETURN(AgentCommand command, ResolveAgentCommand(settings, req.profile, req.cmd, req.env));
   CC_ASSIGN_OR_RETURN(AgentLimits limits, ResolveLimits(req, settings, host));
@@ -163,6 +179,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
     }
   }
 
+  timer.Step("checks");
   // 2. Reserve the name and an uid under the lock.
   AgentRecord rec;
   rec.name = req.name;
@@ -212,6 +229,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
     CC_RETURN_IF_ERROR(registry_.Put(rec));
   }
 
+  timer.Step("reserve name and uid");
   // 3. The slow part, outside the lock: home and workspace (a clone can take a while).
   bool home_made = false, ws_made = false;
   std::optional<TreeOwnership> handed_over;
@@ -252,6 +270,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
     return st;
   }
 
+  timer.Step("home and workspace");
   // 4. Start it (under the lock again: a panic in between must win).
   {
     auto lock = registry_.Lock();
@@ -273,7 +292,9 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
       }
     }
   }
+  timer.Step("tmux new-session");
   if (st.ok()) st = WaitStarted(rec);
+  timer.Step("wait for the supervisor");
   if (!st.ok()) {
     Rollback(rec, ws_made, home_made, handed_over ? &*handed_over : nullptr);
     Log("agent.add", rec.name, st);
@@ -348,30 +369,36 @@ void AgentHost::Rollback(const AgentRecord& rec, bool ws_made, bool home_made, c
 }
 
 StatusOr<std::vector<AgentView>> AgentHost::List(bool tails) {
+  StepTimer timer("agent list");
   std::vector<Status> problems;
   std::vector<AgentRecord> records = registry_.List(&problems);
+  timer.Step("read records");
   std::vector<AgentView> out;
   if (records.empty()) {
     if (!problems.empty()) return problems.front();
     return out;
   }
   std::vector<PaneInfo> panes;
-  if (auto p = tmux_.ListPanes(); p.ok()) {
+  std::map<std::string, std::string> screens;
+  if (tails) {
+    std::vector<std::string> names;
+    for (const auto& r : records) names.push_back(r.name);
+    auto both = tmux_.ListPanesWithScreens(names);
+    if (!both.ok() && both.status().code() != StatusCode::kNotFound) return both.status();
+    if (both.ok()) {
+      panes = std::move(both->first);
+      screens = std::move(both->second);
+    }
+  } else if (auto p = tmux_.ListPanes(); p.ok()) {
     panes = *p;
   } else if (p.status().code() != StatusCode::kNotFound) {
     return p.status();
   }
+  timer.Step("tmux list-panes and capture-pane");
   std::map<std::string, PaneInfo> by_name;
   for (const auto& p : panes) by_name[p.session] = p;
-  std::map<std::string, std::string> screens;
-  if (tails) {
-    std::vector<PaneInfo> wanted;
-    for (const auto& r : records) {
-      if (auto it = by_name.find(r.name); it != by_name.end()) wanted.push_back(it->second);
-    }
-    if (auto s = tmux_.CaptureTails(wanted, 3); s.ok()) screens = *s;
-  }
-  auto procs = ScanByUid(registry_.uids().Matcher());
+  auto procs = CountByOwner(registry_.uids().Matcher());
+  timer.Step("count processes");
   SystemTime now = clock_.Now();
   for (auto& r : records) {
     AgentView v;
@@ -379,7 +406,7 @@ StatusOr<std::vector<AgentView>> AgentHost::List(bool tails) {
     auto pane = by_name.find(r.name);
     bool have_pane = pane != by_name.end();
     if (have_pane) v.clients = pane->second.clients;
-    if (auto it = procs.find(r.uid); it != procs.end()) v.processes = static_cast<int>(it->second.size());
+    if (auto it = procs.find(r.uid); it != procs.end()) v.processes = it->second;
     bool status_current = v.status && v.status->generation == r.generation;
     switch (r.state) {
       case AdminState::kCreating:
@@ -416,6 +443,7 @@ StatusOr<std::vector<AgentView>> AgentHost::List(bool tails) {
     v.record = std::move(r);
     out.push_back(std::move(v));
   }
+  timer.Step("status files and usage");
   return out;
 }
 
@@ -596,18 +624,16 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   Lockout lockout{clock_.Now(), reason, {}};
   Status lo = registry_.PutLockout(lockout);
   if (!lo.ok()) report.notes.push_back("could not write the lock-out: " + lo.message());
+  StepTimer timer("panic");
   std::vector<AgentRecord> records = registry_.List();
-  // 2. Freeze every agent's cgroup, then freeze and kill every process in the agent uid range
-  //    (registered or not).
+  timer.Step("lock-out and records");
+  // 2. Freeze every agent (cgroup freezer, and SIGSTOP to every process in this host's uid range,
+  //    registered or not) so nothing can fork away.
   for (const auto& r : records) (void)sandbox_.Freeze(r);
-  StopReport stop = FreezeAndKill(registry_.uids().Matcher(), std::chrono::seconds(3));
-  report.frozen += stop.frozen;
-  report.killed += stop.killed;
-  for (const auto& r : records) {
-    Status k = sandbox_.Kill(r);
-    if (!k.ok()) report.notes.push_back(r.name + ": " + k.message());
-  }
-  // 3. Keep the last screens for forensics, then stop the tmux server and remove its socket.
+  StopReport stop;
+  FreezeAll(registry_.uids().Matcher(), std::chrono::seconds(3), &stop);
+  timer.Step("freeze");
+  // 3. Keep the frozen agents' last screens for forensics (tmux is quiet now).
   auto panes = tmux_.ListPanes();
   StatusOr<std::optional<int>> server = std::optional<int>();
   if (panes.ok() && !panes->empty() && panes->front().server_pid > 0) {
@@ -616,7 +642,7 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
     server = tmux_.ServerPid();
   }
   if (panes.ok() && !panes->empty()) {
-    auto screens = tmux_.CaptureTails(*panes, 200);
+    auto screens = tmux_.CaptureTails(*panes, 100);
     if (screens.ok()) {
       for (const auto& [name, text] : *screens) {
         if (ValidateAgentName(name).ok() && IsDirectory(layout_.agent_dir(name))) {
@@ -625,6 +651,17 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
       }
     }
   }
+  timer.Step("tmux list and capture");
+  // 4. Kill: the cgroups, then every process in the uid range until none is left.
+  for (const auto& r : records) {
+    Status k = sandbox_.Kill(r);
+    if (!k.ok()) report.notes.push_back(r.name + ": " + k.message());
+  }
+  KillAll(registry_.uids().Matcher(), std::chrono::seconds(3), &stop);
+  report.frozen += stop.frozen;
+  report.killed += stop.killed;
+  timer.Step("kill");
+  // 5. Stop the tmux server and remove its socket.
   Status ks = tmux_.KillServer();
   if (!ks.ok()) report.notes.push_back("tmux kill-server: " + ks.message());
   if (panes.ok()) {
@@ -643,15 +680,18 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   } else {
     report.tmux_server_killed = true;  // none was running
   }
-  // 4. Under the registry lock (bounded wait): a second sweep catches anything an in-flight
+  // 6. Under the registry lock (bounded wait): a second sweep catches anything an in-flight
   //    command started, then every record is marked killed.
+  timer.Step("tmux kill-server");
   auto lock = registry_.TryLockFor(std::chrono::seconds(2));
+  timer.Step("registry lock");
   report.registry_locked = lock.ok() && lock->has_value();
   if (!report.registry_locked) report.notes.push_back("the registry lock was busy; records updated without it");
   StopReport again = FreezeAndKill(registry_.uids().Matcher(), std::chrono::seconds(3));
   report.frozen += again.frozen;
   report.killed += again.killed;
   report.survivors = again.survivors;
+  timer.Step("second sweep");
   records = registry_.List();
   for (auto& r : records) {
     report.agents.push_back(r.name);
@@ -662,8 +702,7 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
     Status put = registry_.Put(r);
     if (!put.ok()) report.notes.push_back(r.name + ": " + put.message());
   }
-  // One flush for all the records written above (each was replaced atomically, without fsync).
-  registry_.Sync();
+  timer.Step("records");
   lockout.agents = report.agents;
   Status lo2 = registry_.PutLockout(lockout);
   if (!lo2.ok() && lo.ok()) report.notes.push_back("could not update the lock-out: " + lo2.message());

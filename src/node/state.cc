@@ -61,15 +61,12 @@ StatusOr<StateLayout> OpenStateDir(const std::string& root) {
     }
   }
   CC_RETURN_IF_ERROR(EnsureDir(root, 0711));
-  // A probe write: catches read-only file systems and immutable directories up front.
-  std::string probe = root + "/.probe." + std::to_string(getpid());
-  int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
+  // Catches read-only file systems and unwritable directories up front (access(2) reports EROFS
+  // even for root).
+  if (access(root.c_str(), W_OK) != 0) {
     return ErrnoError(errno, "write to state directory " + root)
         .WithFix("make " + root + " writable (is the file system read-only?) or set CLOUDCOOP_STATE_DIR");
   }
-  close(fd);
-  unlink(probe.c_str());
   CC_RETURN_IF_ERROR(EnsureDir(layout.agents_dir(), 0700));
   CC_RETURN_IF_ERROR(EnsureDir(layout.homes_dir(), 0711));
   CC_RETURN_IF_ERROR(EnsureDir(layout.workspaces_dir(), 0711));

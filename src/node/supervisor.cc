@@ -205,9 +205,13 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
       done = true;
     }
   }
-  // Whatever the agent left running (background jobs) ends with it.
-  FreezeAndKill([&](uint32_t u) { return u == rec.uid; }, std::chrono::seconds(5));
-  (void)sandbox.Kill(rec);
+  // Whatever the agent left running (background jobs) ends with it; during a panic the panic
+  // sweeps every agent at once, and a hundred supervisors scanning /proc would only slow it down.
+  bool panic = registry.GetLockout().has_value();
+  if (!panic) {
+    FreezeAndKill([&](uint32_t u) { return u == rec.uid; }, std::chrono::seconds(5));
+    (void)sandbox.Kill(rec);
+  }
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   status.exited_at = DefaultClock().Now();
@@ -222,7 +226,7 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
   (void)registry.PutStatus(name, status);
   std::cout << "\n" << Bold("cloudcoop") << ": agent " << name << " ended ("
             << (status.signal ? "signal " + std::to_string(*status.signal) : "status " + std::to_string(rc)) << ")\n";
-  if (rec.repo && !g_hangup) {
+  if (rec.repo && !g_hangup && !panic) {
     auto h = HandoffBranch(DefaultProcessRunner(), registry.layout(), rec);
     if (h.ok()) {
       std::cout << "  its branch is in " << rec.repo->path << " as " << h->ref.substr(11) << " (" << h->commit.substr(0, 12)

@@ -115,18 +115,15 @@ Status RealTmuxClient::NewSession(const NewSessionSpec& spec) {
   return OkStatus();
 }
 
-StatusOr<std::vector<PaneInfo>> RealTmuxClient::ListPanes() {
-  auto r = Run({"list-panes", "-a", "-F",
-                "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{cursor_y}\t#{pane_height}\t"
-                "#{session_attached}\t#{pid}"},
-               "list-panes");
-  if (!r.ok()) return r.status();
-  std::vector<PaneInfo> out;
-  if (!r->success()) {
-    if (NoServer(*r)) return out;
-    return InternalError("tmux list-panes failed (" + r->Describe() + "): " + std::string(Trim(r->err)));
-  }
-  for (const auto& line : Split(r->out, '\n', true)) {
+namespace {
+constexpr const char* kPaneFormat =
+    "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{cursor_y}\t#{pane_height}\t"
+    "#{session_attached}\t#{pid}";
+}  // namespace
+
+std::vector<PaneInfo> RealTmuxClient::ParsePanes(const std::string& out) {
+  std::vector<PaneInfo> panes;
+  for (const auto& line : Split(out, '\n', true)) {
     auto f = Split(line, '\t');
     if (f.size() != 8) continue;
     PaneInfo p;
@@ -138,9 +135,110 @@ StatusOr<std::vector<PaneInfo>> RealTmuxClient::ListPanes() {
     p.height = ToInt(f[5]).value_or(0);
     p.clients = ToInt(f[6]).value_or(0);
     p.server_pid = ToInt(f[7]).value_or(0);
-    out.push_back(p);
+    panes.push_back(p);
   }
-  return out;
+  return panes;
+}
+
+StatusOr<std::vector<PaneInfo>> RealTmuxClient::ListPanes() {
+  auto r = Run({"list-panes", "-a", "-F", kPaneFormat}, "list-panes");
+  if (!r.ok()) return r.status();
+  if (!r->success()) {
+    if (NoServer(*r)) return std::vector<PaneInfo>{};
+    return InternalError("tmux list-panes failed (" + r->Describe() + "): " + std::string(Trim(r->err)));
+  }
+  return ParsePanes(r->out);
+}
+
+// One control-mode client for the whole listing: every command's answer comes back in its own
+// %begin/%end (or %error) block, so one process and one connection serve list-panes, list-clients
+// and a capture of every pane (0.07 ms per command instead of a client per call). The client
+// attaches read-only, without output and without resizing anything; its own attachment is not
+// counted (clients come from list-clients, control clients excluded). Pane text is read by count
+// (a capture prints exactly the pane's height in lines), so nothing an agent prints can end a
+// block early.
+StatusOr<std::pair<std::vector<PaneInfo>, std::map<std::string, std::string>>> RealTmuxClient::ListPanesWithScreens(
+    const std::vector<std::string>& sessions) {
+  using Result = std::pair<std::vector<PaneInfo>, std::map<std::string, std::string>>;
+  std::string input = std::string("list-panes -a -F \"") + kPaneFormat + "\"\n" +
+                      "list-clients -F \"#{client_session}\t#{client_control_mode}\"\n";
+  for (const auto& s : sessions) input += "capture-pane -p -t " + Target(s) + "\n";
+  ProcessSpec spec;
+  spec.argv = {program_, "-S", socket_, "-f", "/dev/null", "-C", "attach-session", "-f", "ignore-size,no-output,read-only"};
+  spec.clear_env = true;
+  const char* path = std::getenv("PATH");
+  spec.env["PATH"] = path != nullptr ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  spec.env["LANG"] = "C.UTF-8";
+  spec.stdin_data = input;
+  spec.timeout = std::chrono::seconds(20);
+  auto r = runner_.Run(spec);
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kNotFound) return TmuxMissing(r.status());
+    return r.status();
+  }
+  if (!r->success() && r->out.find("%begin") == std::string::npos) {
+    // No server or no session to attach to: nothing runs.
+    if (NoServer(*r) || r->err.find("no sessions") != std::string::npos || r->out.find("no sessions") != std::string::npos) {
+      return Result{};
+    }
+    return TmuxClient::ListPanesWithScreens(sessions);
+  }
+  auto lines = Split(r->out, '\n');
+  size_t i = 0;
+  // Reads the next command block: its lines, and whether it succeeded. `count`: read exactly that
+  // many lines (pane text); otherwise up to the matching %end/%error.
+  auto next_block = [&](std::optional<size_t> count, std::vector<std::string>* body) -> std::optional<bool> {
+    // Blocks with flags 0 are tmux's own (the attach); ours carry flags 1.
+    while (i < lines.size() && !(StartsWith(lines[i], "%begin ") && EndsWith(lines[i], " 1"))) ++i;
+    if (i >= lines.size()) return std::nullopt;
+    std::string tail = lines[i].substr(7);
+    ++i;
+    if (count) {
+      for (size_t k = 0; k < *count && i < lines.size(); ++k) body->push_back(lines[i++]);
+      if (i < lines.size() && lines[i] == "%end " + tail) {
+        ++i;
+        return true;
+      }
+    }
+    for (; i < lines.size(); ++i) {
+      if (lines[i] == "%end " + tail) {
+        ++i;
+        return true;
+      }
+      if (lines[i] == "%error " + tail) {
+        ++i;
+        return false;
+      }
+      body->push_back(lines[i]);
+    }
+    return std::nullopt;
+  };
+  std::vector<std::string> body;
+  auto ok = next_block(std::nullopt, &body);
+  if (!ok || !*ok) return TmuxClient::ListPanesWithScreens(sessions);
+  Result result;
+  result.first = ParsePanes(Join(body, "\n"));
+  body.clear();
+  ok = next_block(std::nullopt, &body);
+  if (!ok || !*ok) return TmuxClient::ListPanesWithScreens(sessions);
+  std::map<std::string, int> clients;
+  for (const auto& line : body) {
+    auto f = Split(line, '\t');
+    if (f.size() == 2 && f[1] != "1") clients[f[0]]++;
+  }
+  std::map<std::string, int> height;
+  for (auto& p : result.first) {
+    p.clients = clients[p.session];
+    height[p.session] = p.height;
+  }
+  for (const auto& s : sessions) {
+    body.clear();
+    auto h = height.find(s);
+    ok = next_block(h == height.end() ? std::nullopt : std::optional<size_t>(static_cast<size_t>(h->second)), &body);
+    if (!ok) break;
+    if (*ok && h != height.end()) result.second[s] = Join(body, "\n") + "\n";
+  }
+  return result;
 }
 
 StatusOr<std::map<std::string, std::string>> RealTmuxClient::CaptureTails(const std::vector<PaneInfo>& panes,

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,20 @@ class TmuxClient {
   // Panes that do not exist are missing from the result.
   virtual StatusOr<std::map<std::string, std::string>> CaptureTails(const std::vector<PaneInfo>& panes,
                                                                     int lines) = 0;
+  // ListPanes plus the visible screen of each named session, in one tmux call when every named
+  // session exists (else it falls back to ListPanes and CaptureTails).
+  virtual StatusOr<std::pair<std::vector<PaneInfo>, std::map<std::string, std::string>>> ListPanesWithScreens(
+      const std::vector<std::string>& sessions) {
+    CC_ASSIGN_OR_RETURN(std::vector<PaneInfo> panes, ListPanes());
+    std::vector<PaneInfo> wanted;
+    for (const auto& p : panes) {
+      for (const auto& s : sessions) {
+        if (p.session == s) wanted.push_back(p);
+      }
+    }
+    CC_ASSIGN_OR_RETURN(auto screens, CaptureTails(wanted, 3));
+    return std::make_pair(std::move(panes), std::move(screens));
+  }
   // The whole visible screen plus `history` lines of scroll-back.
   virtual StatusOr<std::string> Capture(const std::string& session, int history) = 0;
   virtual Status SendLiteral(const std::string& session, const std::string& text) = 0;
@@ -86,6 +101,8 @@ class RealTmuxClient : public TmuxClient {
   Status CheckInstalled() override;
   Status NewSession(const NewSessionSpec& spec) override;
   StatusOr<std::vector<PaneInfo>> ListPanes() override;
+  StatusOr<std::pair<std::vector<PaneInfo>, std::map<std::string, std::string>>> ListPanesWithScreens(
+      const std::vector<std::string>& sessions) override;
   StatusOr<std::map<std::string, std::string>> CaptureTails(const std::vector<PaneInfo>& panes, int lines) override;
   StatusOr<std::string> Capture(const std::string& session, int history) override;
   Status SendLiteral(const std::string& session, const std::string& text) override;
@@ -102,6 +119,7 @@ class RealTmuxClient : public TmuxClient {
  private:
   // Runs tmux with the given command words (already escaped).
   StatusOr<ProcessResult> Run(std::vector<std::string> words, const std::string& what);
+  static std::vector<PaneInfo> ParsePanes(const std::string& out);
   // True when the output says there is no server or no such session.
   static bool NoServer(const ProcessResult& r);
   Status Check(const StatusOr<ProcessResult>& r, const std::string& what);
