@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <unistd.h>
 
+#include "cli/audit_action.h"
 #include "cli/command.h"
+#include "node/audit_control_log.h"
 #include "core/strings.h"
 #include "node/state.h"
 
@@ -23,7 +25,7 @@ std::string SelfBinary() {
   return buf;
 }
 
-StatusOr<LocalHost> OpenLocalHost(bool create) {
+StatusOr<LocalHost> OpenLocalHost(Invocation& inv, bool create) {
   std::string root = node::StateDirFromEnvironment();
   node::StateLayout layout(root);
   if (create) {
@@ -33,12 +35,27 @@ StatusOr<LocalHost> OpenLocalHost(bool create) {
   }
   LocalHost h;
   h.tmux = std::make_unique<node::RealTmuxClient>(layout.tmux_socket(), DefaultProcessRunner());
-  h.log = std::make_unique<node::FileControlLog>(layout.control_log(), DefaultClock());
+  h.log = std::make_unique<node::AuditControlLog>(AuditTargetFor(inv));
   node::HostOptions options;
   options.supervisor_binary = SelfBinary();
   h.host = std::make_unique<node::AgentHost>(layout, *h.tmux, DefaultProcessRunner(), DefaultClock(),
                                              node::DefaultAgentSandbox(), *h.log, options);
   return h;
+}
+
+Status Audited(Invocation& inv, const std::string& agent, bool must_act, const std::function<Status()>& act) {
+  auto action = audit::ControlAction::Begin(AuditTargetFor(inv), std::string(inv.spec().name),
+                                            InvocationArgsForAudit(inv), agent);
+  if (!action.ok()) {
+    if (!must_act) return action.status().Annotate("recording `" + std::string(inv.spec().name) + "` in the audit log");
+    inv.err() << "cloudcoop: warning: the audit log could not record this " << inv.spec().name
+              << " (it runs anyway): " << action.status().ToString() << "\n";
+    return act();
+  }
+  Status st = act();
+  Status recorded = action->End(st);
+  if (!st.ok()) return st;
+  return recorded;
 }
 
 StatusOr<Duration> GraceFlag(const Invocation& inv, Duration fallback) {

@@ -1,8 +1,9 @@
 // Opens the local agent host for the agent commands: the state directory, cloudcoop's tmux server,
-// the sandbox, the control log. One place, so every command sees the same host.
+// the sandbox, the audit log. One place, so every command sees the same host.
 #ifndef CLOUDCOOP_CLI_AGENT_HOST_H_
 #define CLOUDCOOP_CLI_AGENT_HOST_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,8 +22,16 @@ struct LocalHost {
 };
 
 // `create`: make the state directory if needed (commands that change things); otherwise it is
-// only read, and a missing one simply has no agents.
-StatusOr<LocalHost> OpenLocalHost(bool create);
+// only read, and a missing one simply has no agents. Control actions are recorded in the audit
+// log configured for `inv`.
+StatusOr<LocalHost> OpenLocalHost(Invocation& inv, bool create);
+
+// Runs `act` between the audit log's start and end records of the command (agent `agent`). The
+// start is written first and a command whose start cannot be recorded does not act (fail closed),
+// except when `must_act` (panic: an emergency stop never waits for a broken log; the failure is
+// printed). Returns act's status, or the recording error when act succeeded but its end could not
+// be recorded.
+Status Audited(Invocation& inv, const std::string& agent, bool must_act, const std::function<Status()>& act);
 
 // The absolute path of this cloudcoop binary (what agent panes run as their supervisor).
 std::string SelfBinary();

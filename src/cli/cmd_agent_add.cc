@@ -43,15 +43,19 @@ int RunAgentAdd(Invocation& inv) {
   req.unsandboxed = inv.Has("unsandboxed");
   // Cheap usage checks before touching the host (so even a broken state dir gets the right error).
   if (auto st = node::ValidateAgentName(req.name); !st.ok()) return inv.Fail(st);
-  auto host = OpenLocalHost(/*create=*/true);
+  auto host = OpenLocalHost(inv, /*create=*/true);
   if (!host.ok()) return inv.Fail(host.status());
   if (req.unsandboxed) {
     inv.err() << "cloudcoop: warning: --unsandboxed: agent " << req.name
               << " runs under its own uid with no_new_privs and a process limit only (no namespaces, cgroup limits, "
-                 "seccomp or Landlock); this is recorded in the control log\n";
+                 "seccomp or Landlock); this is recorded in the audit log\n";
   }
-  auto rec = host->host->Add(req, (*config)->settings().agents, HostFacts::Read());
-  if (!rec.ok()) return inv.Fail(rec.status());
+  StatusOr<node::AgentRecord> rec = InternalError("agent add did not run");
+  Status st = Audited(inv, req.name, /*must_act=*/false, [&] {
+    rec = host->host->Add(req, (*config)->settings().agents, HostFacts::Read());
+    return rec.status();
+  });
+  if (!st.ok()) return inv.Fail(st);
   if (inv.json()) {
     nlohmann::json j = {{"name", rec->name},
                         {"profile", rec->profile},

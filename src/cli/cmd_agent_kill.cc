@@ -18,7 +18,7 @@ int RunAgentKill(Invocation& inv) {
   if (all == !inv.args().empty()) return inv.UsageError("give either an agent NAME or --all");
   auto grace = GraceFlag(inv, kDefaultGrace);
   if (!grace.ok()) return inv.Fail(grace.status());
-  auto host = OpenLocalHost(/*create=*/false);
+  auto host = OpenLocalHost(inv, /*create=*/false);
   if (!host.ok()) return inv.Fail(host.status());
   std::vector<std::string> names;
   if (all) {
@@ -29,7 +29,12 @@ int RunAgentKill(Invocation& inv) {
   nlohmann::json out = nlohmann::json::array();
   Status first;
   for (const auto& n : names) {
-    auto r = host->host->Kill(n, *grace);
+    StatusOr<node::KillReport> r = InternalError("agent kill did not run");
+    Status audited = Audited(inv, n, /*must_act=*/false, [&] {
+      r = host->host->Kill(n, *grace);
+      return r.status();
+    });
+    if (r.ok() && !audited.ok()) r = audited;
     if (!r.ok()) {
       if (!all) return inv.Fail(r.status());
       if (first.ok()) first = r.status();
@@ -54,10 +59,14 @@ int RunAgentKill(Invocation& inv) {
 int RunAgentRestart(Invocation& inv) {
   auto grace = GraceFlag(inv, kDefaultGrace);
   if (!grace.ok()) return inv.Fail(grace.status());
-  auto host = OpenLocalHost(/*create=*/true);
+  auto host = OpenLocalHost(inv, /*create=*/true);
   if (!host.ok()) return inv.Fail(host.status());
-  auto rec = host->host->Restart(inv.args()[0], *grace);
-  if (!rec.ok()) return inv.Fail(rec.status());
+  StatusOr<node::AgentRecord> rec = InternalError("agent restart did not run");
+  Status st = Audited(inv, inv.args()[0], /*must_act=*/false, [&] {
+    rec = host->host->Restart(inv.args()[0], *grace);
+    return rec.status();
+  });
+  if (!st.ok()) return inv.Fail(st);
   if (inv.json()) {
     inv.out() << nlohmann::json({{"name", rec->name}, {"generation", rec->generation}, {"argv", rec->resume_argv}}).dump(2)
               << "\n";
@@ -71,10 +80,14 @@ int RunAgentRestart(Invocation& inv) {
 int RunAgentRm(Invocation& inv) {
   auto grace = GraceFlag(inv, kDefaultGrace);
   if (!grace.ok()) return inv.Fail(grace.status());
-  auto host = OpenLocalHost(/*create=*/false);
+  auto host = OpenLocalHost(inv, /*create=*/false);
   if (!host.ok()) return inv.Fail(host.status());
-  auto notes = host->host->Remove(inv.args()[0], inv.Has("purge"), *grace);
-  if (!notes.ok()) return inv.Fail(notes.status());
+  StatusOr<std::vector<std::string>> notes = InternalError("agent rm did not run");
+  Status st = Audited(inv, inv.args()[0], /*must_act=*/false, [&] {
+    notes = host->host->Remove(inv.args()[0], inv.Has("purge"), *grace);
+    return notes.status();
+  });
+  if (!st.ok()) return inv.Fail(st);
   if (inv.json()) {
     inv.out() << nlohmann::json({{"name", inv.args()[0]}, {"removed", true}, {"notes", *notes}}).dump(2) << "\n";
   } else {
@@ -87,7 +100,7 @@ int RunAgentRm(Invocation& inv) {
 int RunAgentFetch(Invocation& inv) {
   bool all = inv.Has("all");
   if (all == !inv.args().empty()) return inv.UsageError("give either an agent NAME or --all");
-  auto host = OpenLocalHost(/*create=*/false);
+  auto host = OpenLocalHost(inv, /*create=*/false);
   if (!host.ok()) return inv.Fail(host.status());
   std::vector<std::string> names;
   if (all) {
@@ -100,7 +113,12 @@ int RunAgentFetch(Invocation& inv) {
   nlohmann::json out = nlohmann::json::array();
   Status first;
   for (const auto& n : names) {
-    auto h = host->host->Handoff(n);
+    StatusOr<node::HandoffResult> h = InternalError("agent fetch did not run");
+    Status audited = Audited(inv, n, /*must_act=*/false, [&] {
+      h = host->host->Handoff(n);
+      return h.status();
+    });
+    if (h.ok() && !audited.ok()) h = audited;
     if (!h.ok()) {
       if (!all) return inv.Fail(h.status());
       if (first.ok()) first = h.status();

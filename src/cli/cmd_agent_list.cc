@@ -24,7 +24,7 @@ std::string Pad(const std::string& s, size_t width) {
 }
 
 int RunAgentList(Invocation& inv) {
-  auto host = OpenLocalHost(/*create=*/false);
+  auto host = OpenLocalHost(inv, /*create=*/false);
   if (!host.ok()) return inv.Fail(host.status());
   auto views = host->host->List(/*tails=*/true);
   if (!views.ok()) return inv.Fail(views.status());

@@ -10,7 +10,7 @@ namespace cloudcoop::cli {
 namespace {
 
 int RunAgentSend(Invocation& inv) {
-  auto host = OpenLocalHost(/*create=*/false);
+  auto host = OpenLocalHost(inv, /*create=*/false);
   if (!host.ok()) return inv.Fail(host.status());
   std::string text = Join(std::vector<std::string>(inv.args().begin() + 1, inv.args().end()), " ");
   Status st = host->host->Send(inv.args()[0], text, !inv.Has("no-enter"));
@@ -25,7 +25,7 @@ int RunAgentPeek(Invocation& inv) {
     if (!v) return inv.UsageError("-n " + *n + " is not a number of lines");
     lines = static_cast<int>(*v);
   }
-  auto host = OpenLocalHost(/*create=*/false);
+  auto host = OpenLocalHost(inv, /*create=*/false);
   if (!host.ok()) return inv.Fail(host.status());
   auto text = host->host->Peek(inv.args()[0], lines);
   if (!text.ok()) return inv.Fail(text.status());

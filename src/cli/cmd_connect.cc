@@ -32,7 +32,7 @@ int ExecAttach(Invocation& inv, node::AgentHost& host, const std::string& name, 
 }
 
 int RunConnect(Invocation& inv) {
-  auto host = OpenLocalHost(/*create=*/false);
+  auto host = OpenLocalHost(inv, /*create=*/false);
   if (!host.ok()) return inv.Fail(host.status());
   return ExecAttach(inv, *host->host, inv.args()[0], inv.Has("read-only"));
 }
@@ -40,7 +40,7 @@ int RunConnect(Invocation& inv) {
 int RunAgentAttach(Invocation& inv) {
   bool next = inv.Has("next");
   if (next == !inv.args().empty()) return inv.UsageError("give either an agent NAME or --next");
-  auto host = OpenLocalHost(/*create=*/false);
+  auto host = OpenLocalHost(inv, /*create=*/false);
   if (!host.ok()) return inv.Fail(host.status());
   std::string name;
   if (next) {

@@ -25,10 +25,15 @@ int RunPanic(Invocation& inv) {
       return 1;
     }
   }
-  auto host = OpenLocalHost(/*create=*/true);
+  auto host = OpenLocalHost(inv, /*create=*/true);
   if (!host.ok()) return inv.Fail(host.status());
-  auto report = host->host->Panic(inv.ValueOr("reason", ""));
+  StatusOr<node::PanicReport> report = InternalError("panic did not run");
+  Status recorded = Audited(inv, "", /*must_act=*/true, [&] {
+    report = host->host->Panic(inv.ValueOr("reason", ""));
+    return report.status();
+  });
   if (!report.ok()) return inv.Fail(report.status());
+  if (!recorded.ok()) inv.err() << "cloudcoop: warning: the audit log could not record the panic's outcome: " << recorded.ToString() << "\n";
   long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(report->took).count();
   bool clean = report->survivors.empty() && report->tmux_server_killed;
   if (inv.json()) {
@@ -64,9 +69,9 @@ int RunUnlock(Invocation& inv) {
     return inv.UsageError(
         "unlock needs --rotated: confirm that every credential the agents could reach was rotated after the panic");
   }
-  auto host = OpenLocalHost(/*create=*/true);
+  auto host = OpenLocalHost(inv, /*create=*/true);
   if (!host.ok()) return inv.Fail(host.status());
-  Status st = host->host->Unlock();
+  Status st = Audited(inv, "", /*must_act=*/false, [&] { return host->host->Unlock(); });
   if (!st.ok()) return inv.Fail(st);
   inv.out() << "unlocked: agents may start again on this host\n";
   return 0;
@@ -78,7 +83,7 @@ extern const CommandSpec kPanicCommand = {
     .name = "panic",
     .category = Category::kSecurity,
     .summary = "emergency stop: freeze and kill every agent on this host, verify, lock out",
-    .flags = {{"reason", FlagKind::kValue, "TEXT", "why (kept in the lock-out and the control log)"},
+    .flags = {{"reason", FlagKind::kValue, "TEXT", "why (kept in the lock-out and the audit log)"},
               {"yes", FlagKind::kBool, "", "do not ask for confirmation"},
               {"json", FlagKind::kBool, "", "print JSON"}},
     .description = "Freezes every agent first (so nothing can fork away), kills them all, stops cloudcoop's tmux\n"

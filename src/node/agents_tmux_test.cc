@@ -242,12 +242,17 @@ TEST_F(AgentsTest, AddListSendPeekKillRestartRm) {
   auto purge = Cc({"agent", "rm", "beta", "--purge", "--grace", "0"});
   ASSERT_EQ(purge.rc, 0) << purge.err;
   EXPECT_FALSE(PathExists(ws2));
-  // The control log has every action.
-  auto log = ReadFile(state_ + "/control.log");
-  ASSERT_TRUE(log.ok());
-  for (const char* action : {"agent.add", "agent.kill", "agent.restart", "agent.rm"}) {
-    EXPECT_NE(log->find(std::string("\"action\":\"") + action + "\""), std::string::npos) << action;
+  // The audit log has every action (start, outcome with details, end) and the agent's lifecycle,
+  // and its chain verifies.
+  auto log = Cc({"audit", "--json", "--agent", "alpha"});
+  ASSERT_EQ(log.rc, 0) << log.err;
+  for (const char* action : {"agent add", "agent kill", "agent restart", "agent rm", "agent.add", "agent.kill",
+                             "agent.restart", "agent.rm"}) {
+    EXPECT_NE(log.out.find(std::string("\"action\":\"") + action + "\""), std::string::npos) << action;
   }
+  EXPECT_NE(log.out.find("\"event\":\"start\""), std::string::npos);
+  EXPECT_NE(log.out.find("\"event\":\"exit\""), std::string::npos);
+  EXPECT_EQ(Cc({"audit", "verify"}).rc, 0);
 }
 
 TEST_F(AgentsTest, ExitStatusIsRecorded) {
@@ -387,10 +392,11 @@ TEST_F(AgentsTest, PanicWithTwentyAgentsLeavesNoneAndLocksOut) {
   AddOk("late");
   auto restart2 = Cc({"agent", "restart", "p0"});
   EXPECT_EQ(restart2.rc, 0) << restart2.err;
-  auto log = ReadFile(state_ + "/control.log");
-  ASSERT_TRUE(log.ok());
-  EXPECT_NE(log->find("\"action\":\"panic\""), std::string::npos);
-  EXPECT_NE(log->find("\"action\":\"unlock\""), std::string::npos);
+  auto log = Cc({"audit", "--json", "--type", "control"});
+  ASSERT_EQ(log.rc, 0) << log.err;
+  EXPECT_NE(log.out.find("\"action\":\"panic\""), std::string::npos);
+  EXPECT_NE(log.out.find("\"reason\":\"drill\""), std::string::npos);
+  EXPECT_NE(log.out.find("\"action\":\"unlock\""), std::string::npos);
 }
 
 TEST_F(AgentsTest, PanicNeedsConfirmationWithoutATerminal) {

@@ -1,8 +1,6 @@
-// The seam where every control action (agent add, kill, restart, rm, panic, unlock) is recorded.
-//
-// The tamper-evident audit log (src/audit/, being built in parallel) will implement ControlLog;
-// until it lands, FileControlLog appends one JSON line per action to the state directory's
-// control.log (0600), so no action goes unrecorded in the meantime.
+// The seam where the agent host records the outcome and details of every control action (agent
+// add, kill, restart, rm, panic, unlock). In the product it is the audit log (AuditControlLog);
+// tests use MemoryControlLog.
 #ifndef CLOUDCOOP_NODE_CONTROL_LOG_H_
 #define CLOUDCOOP_NODE_CONTROL_LOG_H_
 
@@ -29,16 +27,6 @@ class ControlLog {
   // Failing to record is reported to the caller, which prints it: a control action is never
   // silently unlogged.
   virtual Status Record(const ControlEvent& event) = 0;
-};
-
-class FileControlLog : public ControlLog {
- public:
-  FileControlLog(std::string path, Clock& clock) : path_(std::move(path)), clock_(clock) {}
-  Status Record(const ControlEvent& event) override;
-
- private:
-  std::string path_;
-  Clock& clock_;
 };
 
 class MemoryControlLog : public ControlLog {

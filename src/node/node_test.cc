@@ -386,17 +386,6 @@ TEST_F(StateTest, LockSerialisesProcesses) {
   EXPECT_TRUE(again->has_value());
 }
 
-TEST_F(StateTest, ControlLogAppendsJsonLines) {
-  FileControlLog log(layout_->control_log(), DefaultClock());
-  ASSERT_TRUE(log.Record({"agent.kill", "a1", "ok", {{"k", "v"}}}).ok());
-  ASSERT_TRUE(log.Record({"panic", "", "ok", {}}).ok());
-  auto text = ReadFile(layout_->control_log());
-  ASSERT_TRUE(text.ok());
-  EXPECT_NE(text->find("\"action\":\"agent.kill\""), std::string::npos);
-  EXPECT_NE(text->find("\"agent\":\"a1\""), std::string::npos);
-  EXPECT_EQ(std::count(text->begin(), text->end(), '\n'), 2);
-}
-
 // The service over a fake tmux: state derivation for `agent list`.
 TEST_F(StateTest, ListDerivesStatesFromRecordPaneAndStatus) {
   FakeTmuxClient tmux;

@@ -2,7 +2,7 @@
 // status file the agent's supervisor writes (agents/NAME/status.json), the panic lock-out and the
 // agent uid counter. Changes go through Registry::Lock() (flock on the state dir's lock file) so
 // concurrent cloudcoop commands see each other's writes; readers never need the lock because every
-// file is replaced atomically (ADR 0004).
+// file is replaced atomically (ADR 0012).
 #ifndef CLOUDCOOP_NODE_REGISTRY_H_
 #define CLOUDCOOP_NODE_REGISTRY_H_
 
@@ -104,7 +104,7 @@ struct Lockout {
 
 // Replaces `path` atomically (temp file + rename) without fsync: readers see the old or the new
 // content; after a power loss either may be there. Registry files use this; the few that must be
-// durable (the panic lock-out) are fsynced by their writer (ADR 0004).
+// durable (the panic lock-out) are fsynced by their writer (ADR 0012).
 Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode);
 
 std::string RecordToJson(const AgentRecord& r);

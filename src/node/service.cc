@@ -119,7 +119,7 @@ AgentHost::AgentHost(StateLayout layout, TmuxClient& tmux, ProcessRunner& runner
 void AgentHost::Log(const std::string& action, const std::string& agent, const Status& outcome,
                     std::map<std::string, std::string> details) {
   Status st = log_.Record(ControlEvent{action, agent, outcome.ok() ? "ok" : outcome.ToString(), std::move(details)});
-  if (!st.ok()) CC_LOG_ERROR("could not record %s of %s in the control log: %s", action.c_str(), agent.c_str(), st.ToString().c_str());
+  if (!st.ok()) CC_LOG_ERROR("could not record %s of %s in the audit log: %s", action.c_str(), agent.c_str(), st.ToString().c_str());
 }
 
 Status AgentHost::CheckLockout() const {

@@ -8,14 +8,12 @@
 #include <cstdlib>
 
 #include "core/files.h"
+#include "core/paths.h"
 #include "node/registry.h"
 
 namespace cloudcoop::node {
 
-std::string StateDirFromEnvironment() {
-  const char* dir = std::getenv("CLOUDCOOP_STATE_DIR");
-  return dir != nullptr && *dir != '\0' ? dir : kDefaultStateDir;
-}
+std::string StateDirFromEnvironment() { return ::cloudcoop::StateDirFromEnv(); }
 
 namespace {
 

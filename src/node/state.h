@@ -1,11 +1,11 @@
 // The agent host's state directory and what lives in it.
 //
 //   $CLOUDCOOP_STATE_DIR (default /var/lib/cloudcoop)   root 0711: others may only traverse
-//     lock                    flock(2) serialising registry changes (ADR 0004)
+//     lock                    flock(2) serialising registry changes (ADR 0012)
 //     uid-range               "BASE COUNT": the uids this host's agents get (registry.h)
 //     next-uid                the next agent uid to hand out (never reused)
 //     lockout.json            written by `panic`; `agent add`/`restart` refuse while it exists
-//     control.log             control actions (JSON lines) until the audit log takes them over
+//     audit/                  the audit log (src/audit)
 //     agents/NAME/            root 0700: agent.json (the record), status.json (the supervisor's)
 //     homes/NAME/             the agent's home: agent uid, 0700
 //     workspaces/NAME/        the agent's workspace: agent uid, operator group, setgid, 2750
@@ -36,7 +36,6 @@ class StateLayout {
   std::string next_uid_file() const { return root_ + "/next-uid"; }
   std::string uid_range_file() const { return root_ + "/uid-range"; }
   std::string lockout_file() const { return root_ + "/lockout.json"; }
-  std::string control_log() const { return root_ + "/control.log"; }
   std::string agents_dir() const { return root_ + "/agents"; }
   std::string agent_dir(const std::string& name) const { return agents_dir() + "/" + name; }
   std::string record_file(const std::string& name) const { return agent_dir(name) + "/agent.json"; }

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "audit/control.h"
+#include "audit/events.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/process.h"
@@ -178,6 +180,24 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
   }
   status.agent_pid = child;
   (void)registry.PutStatus(name, status);
+  // Lifecycle records in the audit log (start now, exit below). A log that cannot be written is
+  // shown in the pane; the agent is already confined, so it keeps running.
+  std::unique_ptr<audit::Logger> audit_log;
+  {
+    auto logger = audit::Logger::Open(audit::AuditTarget::For(state_dir, AuditSettings{}, SecretSettings{}).Options());
+    if (logger.ok()) {
+      audit_log = std::move(*logger);
+      auto a = audit_log->Append(audit::LifecycleRecord(name, "start",
+                                                        {{"uid", static_cast<int64_t>(rec.uid)},
+                                                         {"generation", static_cast<int64_t>(rec.generation)},
+                                                         {"argv", argv},
+                                                         {"sandboxed", !rec.unsandboxed}}),
+                                 audit::Durability::kSync);
+      if (!a.ok()) std::cout << "cloudcoop: warning: audit log: " << a.status().ToString() << "\n";
+    } else {
+      std::cout << "cloudcoop: warning: audit log: " << logger.status().ToString() << "\n";
+    }
+  }
 
   // Wait for the agent; reap adopted orphans along the way.
   int wstatus = 0;
@@ -224,6 +244,11 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
     rc = 128 + *status.signal;
   }
   (void)registry.PutStatus(name, status);
+  if (audit_log) {
+    audit::Fields f = {{"exit_code", static_cast<int64_t>(rc)}};
+    if (status.signal) f["signal"] = static_cast<int64_t>(*status.signal);
+    (void)audit_log->Append(audit::LifecycleRecord(name, "exit", f), audit::Durability::kSync);
+  }
   std::cout << "\n" << Bold("cloudcoop") << ": agent " << name << " ended ("
             << (status.signal ? "signal " + std::to_string(*status.signal) : "status " + std::to_string(rc)) << ")\n";
   if (rec.repo && !g_hangup && !panic) {

@@ -1,6 +1,6 @@
 // The tmux seam. cloudcoop runs one tmux server of its own on a root-only socket
 // (state dir run/tmux.sock, started with -f /dev/null so no user configuration is read) with one
-// session per agent; the session's only pane runs the agent's supervisor (ADR 0005).
+// session per agent; the session's only pane runs the agent's supervisor (ADR 0013).
 //
 // Every call is an argv vector. Targets are always exact ("=NAME:"), never tmux's prefix or pattern
 // matching, arguments after "--" where tmux accepts it, literal text through `send-keys -l`, and an

@@ -1,4 +1,4 @@
-// Workspaces, homes and git for agents (ADR 0006).
+// Workspaces, homes and git for agents (ADR 0014).
 //
 // - A workspace is a directory owned by the agent's uid with the operator's group, setgid, so
 //   everything the agent creates (with the umask 027 its supervisor sets) is readable by the
@@ -73,7 +73,7 @@ Status PrepareWorkspaceDir(const std::string& real, const Identity& agent, const
                            TreeOwnership* before);
 
 // Makes a repository's .git root-owned with the sticky bit and write access for the agent's own
-// group only, and its config and hooks root-owned (see ADR 0006).
+// group only, and its config and hooks root-owned (see ADR 0014).
 Status LockGitDir(const std::string& gitdir, const Identity& agent);
 // Verifies LockGitDir's ownership and modes are intact before cloudcoop runs git there.
 Status CheckGitDirLocked(const std::string& gitdir, const Identity& agent);
