@@ -44,7 +44,7 @@ class AgentsTest : public ::testing::Test {
     ASSERT_EQ(geteuid(), 0u) << "the agent host tests need root (per-agent uids, tmux as root)";
     ASSERT_EQ(chmod(tmp_.path().c_str(), 0711), 0);
     state_ = tmp_.Sub("s");
-    base_ = 50000000u + static_cast<uint32_t>(getpid() % 4000000) * 1000u;
+    base_ = 50000000u + static_cast<uint32_t>(getpid() % 2000000) * 1000u;  // below 2^31
     env_ = {{"CLOUDCOOP_STATE_DIR", state_},
             {"CLOUDCOOP_AGENT_UID_BASE", std::to_string(base_)},
             {"CLOUDCOOP_AGENT_UID_COUNT", "1000"},

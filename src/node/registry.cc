@@ -294,7 +294,7 @@ StatusOr<UidRange> LoadUidRange(const StateLayout& layout, bool create) {
     auto parts = Split(Trim(*text), ' ', true);
     std::optional<int64_t> b = parts.size() == 2 ? ParseInt64(parts[0]) : std::nullopt;
     std::optional<int64_t> c = parts.size() == 2 ? ParseInt64(parts[1]) : std::nullopt;
-    if (!b || !c || *b < 65536 || *c < 1 || *b + *c > 4294967294LL) {
+    if (!b || !c || *b < 65536 || *c < 1 || *b + *c > 2147483647LL) {
       return DataLossError(layout.uid_range_file() + " is corrupt (want \"BASE COUNT\")")
           .WithFix("write the range the agents of this host use, e.g. \"1900000000 100000000\"");
     }
@@ -305,9 +305,9 @@ StatusOr<UidRange> LoadUidRange(const StateLayout& layout, bool create) {
   if (!create) return range;
   if (const char* env = std::getenv("CLOUDCOOP_AGENT_UID_BASE"); env != nullptr && *env != '\0') {
     auto b = ParseInt64(env);
-    if (!b || *b < 65536 || *b + kCustomAgentUidCount > 4294967294LL) {
+    if (!b || *b < 65536 || *b + kCustomAgentUidCount > 2147483647LL) {
       return InvalidArgumentError(std::string("CLOUDCOOP_AGENT_UID_BASE=") + env + " is not an uid between 65536 and " +
-                                  std::to_string(4294967294LL - kCustomAgentUidCount))
+                                  std::to_string(2147483647LL - kCustomAgentUidCount))
           .WithFix("unset it (the default range is 1900000000 + 100000000)");
     }
     range.base = static_cast<uint32_t>(*b);

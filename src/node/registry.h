@@ -24,7 +24,8 @@ namespace cloudcoop::node {
 
 // Agent uids (and gids: each agent's group has the same number) come from the state directory's
 // range, one per agent, never reused: a kept workspace stays owned by an uid nobody else gets.
-// The range is fixed when the state directory is created (file uid-range): the default
+// Ranges stay below 2^31 (what the sandbox accepts). The range is fixed when the state
+// directory is created (file uid-range): the default
 // 1900000000 + 100000000, or CLOUDCOOP_AGENT_UID_BASE + 100000 (tests give every state directory
 // its own range, so agent hosts that share a machine never share an uid and a panic stops only
 // its own host's agents).
