@@ -266,7 +266,6 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
   }
   if (!st.ok()) {
     Rollback(rec, ws_made, home_made, handed_over ? &*handed_over : nullptr);
-    Log("agent.add", rec.name, st);
     return st;
   }
 
@@ -297,12 +296,8 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
   timer.Step("wait for the supervisor");
   if (!st.ok()) {
     Rollback(rec, ws_made, home_made, handed_over ? &*handed_over : nullptr);
-    Log("agent.add", rec.name, st);
     return st;
   }
-  Log("agent.add", rec.name, OkStatus(),
-      {{"profile", rec.profile}, {"uid", std::to_string(rec.uid)}, {"workspace", rec.workspace},
-       {"unsandboxed", rec.unsandboxed ? "true" : "false"}});
   return rec;
 }
 
@@ -521,7 +516,6 @@ StatusOr<AgentRecord> AgentHost::Restart(const std::string& name, Duration grace
     CC_ASSIGN_OR_RETURN(RegistryLock lock, registry_.Lock());
     Status lo = CheckLockout();
     if (!lo.ok()) {
-      Log("agent.restart", name, lo);
       return lo;
     }
   }
@@ -531,7 +525,6 @@ StatusOr<AgentRecord> AgentHost::Restart(const std::string& name, Duration grace
   }
   auto killed = Kill(name, grace, "restart");
   if (!killed.ok()) {
-    Log("agent.restart", name, killed.status());
     return killed.status();
   }
   bool have_session = false;
@@ -556,12 +549,10 @@ StatusOr<AgentRecord> AgentHost::Restart(const std::string& name, Duration grace
     Status st = have_session ? tmux_.Respawn(name, SupervisorArgv(name))
                              : tmux_.NewSession(NewSessionSpec{name, SupervisorArgv(name)});
     if (!st.ok()) {
-      Log("agent.restart", name, st);
       return st;
     }
   }
   Status st = WaitStarted(rec);
-  Log("agent.restart", name, st, {{"generation", std::to_string(rec.generation)}});
   if (!st.ok()) return st;
   return rec;
 }
@@ -576,7 +567,6 @@ StatusOr<std::vector<std::string>> AgentHost::Remove(const std::string& name, bo
   }
   auto killed = Kill(name, grace, "rm");
   if (!killed.ok()) {
-    Log("agent.rm", name, killed.status());
     return killed.status();
   }
   CC_RETURN_IF_ERROR(tmux_.KillSession(name));
@@ -587,7 +577,6 @@ StatusOr<std::vector<std::string>> AgentHost::Remove(const std::string& name, bo
     } else if (purge) {
       // Never delete the only copy of the agent's commits.
       Status st = h.status().Annotate("handing over the agent's branch before --purge");
-      Log("agent.rm", name, st);
       return Status(st).WithFix("fix the handoff, or remove without --purge (the clone stays in " + rec.workspace + ")");
     } else {
       notes.push_back("could not hand over its branch: " + h.status().message());
@@ -608,7 +597,6 @@ StatusOr<std::vector<std::string>> AgentHost::Remove(const std::string& name, bo
     CC_ASSIGN_OR_RETURN(RegistryLock lock, registry_.Lock());
     CC_RETURN_IF_ERROR(registry_.Delete(name));
   }
-  Log("agent.rm", name, OkStatus(), {{"purge", purge ? "true" : "false"}});
   return notes;
 }
 

@@ -244,7 +244,9 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
     rc = 128 + *status.signal;
   }
   (void)registry.PutStatus(name, status);
-  if (audit_log) {
+  // During a panic the panic's own record names every agent it stopped; a hundred supervisors
+  // syncing exit records at once would only hold it up.
+  if (audit_log && !panic) {
     audit::Fields f = {{"exit_code", static_cast<int64_t>(rc)}};
     if (status.signal) f["signal"] = static_cast<int64_t>(*status.signal);
     (void)audit_log->Append(audit::LifecycleRecord(name, "exit", f), audit::Durability::kSync);
