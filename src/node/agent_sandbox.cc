@@ -2,7 +2,7 @@
 
 namespace cloudcoop::node {
 
-StatusOr<pid_t> UnavailableSandbox::Start(const LaunchRequest& request) {
+StatusOr<LaunchResult> UnavailableSandbox::Run(const LaunchRequest& request, const std::function<void()>&) {
   return UnimplementedError("agent " + request.record->name +
                             ": this build of cloudcoop has no per-agent sandbox yet (src/sandbox, issue 3), and "
                             "agents never run outside one silently")

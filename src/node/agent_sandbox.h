@@ -1,6 +1,6 @@
 // What the agent host needs from the per-agent sandbox (src/sandbox/, issue 3), as one seam.
 //
-// The supervisor calls Start() to run the agent inside its sandbox; host-side commands call
+// The supervisor calls Run() to run the agent inside its sandbox to the end; host-side commands call
 // Usage() for `agent list` and Freeze()/Kill()/Cleanup() for kill, panic and rm. Until the sandbox
 // module lands, UnavailableSandbox refuses to start anything (fail closed): agents run only with
 // the explicit, printed and logged --unsandboxed mode (own uid, no_new_privs, RLIMIT_NPROC, umask
@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,12 +36,19 @@ struct LaunchRequest {
   std::string exit_status_file;
 };
 
+struct LaunchResult {
+  int exit_code = 0;  // as a shell reports it: the code, or 128 + signal
+  int signal = 0;     // the signal that ended it, 0 when it exited
+};
+
 class AgentSandbox {
  public:
   virtual ~AgentSandbox() = default;
-  // Starts the agent in its sandbox as a child of the calling process; returns its pid (to wait
-  // for). Fails, naming the layer, if any confinement layer cannot be applied.
-  virtual StatusOr<pid_t> Start(const LaunchRequest& request) = 0;
+  // Builds the agent's sandbox, runs the command in it and supervises it until it ends (the
+  // calling process stays its parent and forwards signals). `on_running` is called once the command
+  // runs. An error means the command never ran: a confinement layer could not be applied (the error
+  // names it) or exec failed.
+  virtual StatusOr<LaunchResult> Run(const LaunchRequest& request, const std::function<void()>& on_running) = 0;
   virtual std::optional<ResourceUsage> Usage(const AgentRecord& record) = 0;
   virtual Status Freeze(const AgentRecord& record) = 0;
   virtual Status Kill(const AgentRecord& record) = 0;  // kill all in the cgroup, verify it is empty
@@ -49,7 +57,7 @@ class AgentSandbox {
 
 class UnavailableSandbox : public AgentSandbox {
  public:
-  StatusOr<pid_t> Start(const LaunchRequest& request) override;
+  StatusOr<LaunchResult> Run(const LaunchRequest& request, const std::function<void()>& on_running) override;
   std::optional<ResourceUsage> Usage(const AgentRecord&) override { return std::nullopt; }
   Status Freeze(const AgentRecord&) override { return OkStatus(); }
   Status Kill(const AgentRecord&) override { return OkStatus(); }

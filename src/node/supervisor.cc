@@ -126,14 +126,6 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
   if (auto l = registry.GetLockout()) return fail("the host is locked out by `cloudcoop panic` (cloudcoop unlock --rotated)");
   if (rec.state != AdminState::kRunning) return fail("its record says " + std::string(AdminStateName(rec.state)));
   if (geteuid() != 0) return fail("the supervisor must run as root");
-  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGHUP, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGINT, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
-  signal(SIGTSTP, SIG_IGN);
 
   const std::vector<std::string>& argv = rec.resume ? rec.resume_argv : rec.argv;
   const char* term = std::getenv("TERM");
@@ -144,14 +136,43 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
   std::cout << Bold("cloudcoop") << " agent " << Bold(name) << " (" << rec.profile << ", uid " << rec.uid
             << ", workspace " << rec.workspace << ")" << (rec.resume ? ", resuming" : "") << "\n"
             << "  " << JoinCommandWords(argv) << "\n";
-  pid_t child = -1;
+  // Once the agent runs: its status (what `agent add` waits for) and a lifecycle record in the
+  // audit log. A log that cannot be written is shown in the pane; the agent is already confined,
+  // so it keeps running.
+  std::unique_ptr<audit::Logger> audit_log;
+  auto started = [&](pid_t pid) {
+    status.agent_pid = pid;
+    (void)registry.PutStatus(name, status);
+    auto logger = audit::Logger::Open(audit::AuditTarget::For(state_dir, AuditSettings{}, SecretSettings{}).Options());
+    if (!logger.ok()) {
+      std::cout << "cloudcoop: warning: audit log: " << logger.status().ToString() << "\n";
+      return;
+    }
+    audit_log = std::move(*logger);
+    auto a = audit_log->Append(audit::LifecycleRecord(name, "start",
+                                                      {{"uid", static_cast<int64_t>(rec.uid)},
+                                                       {"generation", static_cast<int64_t>(rec.generation)},
+                                                       {"argv", argv},
+                                                       {"sandboxed", !rec.unsandboxed}}),
+                               audit::Durability::kSync);
+    if (!a.ok()) std::cout << "cloudcoop: warning: audit log: " << a.status().ToString() << "\n";
+  };
+  int wstatus = 0;
   if (rec.unsandboxed) {
     std::cout << "\033[1;33m  UNSANDBOXED (--unsandboxed): own uid, no_new_privs and a process limit only; no "
                  "namespaces, cgroup limits, seccomp or Landlock\033[0m\n";
     std::cout.flush();
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    struct sigaction sa = {};
+    sa.sa_handler = OnSignal;
+    sigaction(SIGHUP, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGTSTP, SIG_IGN);
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + strerror(errno));
-    child = fork();
+    pid_t child = fork();
     if (child < 0) return fail(std::string("fork: ") + strerror(errno));
     if (child == 0) {
       close(errpipe[0]);
@@ -167,63 +188,44 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
       waitpid(child, nullptr, 0);
       return fail(buf);
     }
+    started(child);
+    // Wait for the agent; reap adopted orphans along the way.
+    bool done = false;
+    bool terminated = false;
+    while (!done) {
+      if ((g_hangup || g_term) && !terminated) {
+        // tmux hung up (kill-session, server gone) or we were asked to stop: the agent goes too.
+        terminated = true;
+        if (g_hangup) {
+          FreezeAndKill([&](uint32_t u) { return u == rec.uid; }, std::chrono::seconds(5));
+        } else {
+          SignalAll([&](uint32_t u) { return u == rec.uid; }, SIGTERM);
+        }
+      }
+      int ws = 0;
+      pid_t p = waitpid(-1, &ws, 0);
+      if (p < 0) {
+        if (errno == EINTR) continue;
+        break;  // ECHILD: nothing left
+      }
+      if (p == child) {
+        wstatus = ws;
+        done = true;
+      }
+    }
   } else {
     LaunchRequest req;
     req.record = &rec;
     req.argv = argv;
     req.env = env_map;
     req.protect = ComputeProtectedPaths(rec);
-    req.exit_status_file = registry.layout().status_file(name);
-    auto pid = sandbox.Start(req);
-    if (!pid.ok()) return fail(pid.status().message() + (pid.status().fix().empty() ? "" : " (fix: " + pid.status().fix() + ")"));
-    child = *pid;
-  }
-  status.agent_pid = child;
-  (void)registry.PutStatus(name, status);
-  // Lifecycle records in the audit log (start now, exit below). A log that cannot be written is
-  // shown in the pane; the agent is already confined, so it keeps running.
-  std::unique_ptr<audit::Logger> audit_log;
-  {
-    auto logger = audit::Logger::Open(audit::AuditTarget::For(state_dir, AuditSettings{}, SecretSettings{}).Options());
-    if (logger.ok()) {
-      audit_log = std::move(*logger);
-      auto a = audit_log->Append(audit::LifecycleRecord(name, "start",
-                                                        {{"uid", static_cast<int64_t>(rec.uid)},
-                                                         {"generation", static_cast<int64_t>(rec.generation)},
-                                                         {"argv", argv},
-                                                         {"sandboxed", !rec.unsandboxed}}),
-                                 audit::Durability::kSync);
-      if (!a.ok()) std::cout << "cloudcoop: warning: audit log: " << a.status().ToString() << "\n";
-    } else {
-      std::cout << "cloudcoop: warning: audit log: " << logger.status().ToString() << "\n";
+    req.exit_status_file = registry.layout().agent_dir(name) + "/sandbox-exit.json";
+    auto result = sandbox.Run(req, [&] { started(getpid()); });
+    if (!result.ok()) {
+      return fail(result.status().message() +
+                  (result.status().fix().empty() ? "" : " (fix: " + result.status().fix() + ")"));
     }
-  }
-
-  // Wait for the agent; reap adopted orphans along the way.
-  int wstatus = 0;
-  bool done = false;
-  bool terminated = false;
-  while (!done) {
-    if ((g_hangup || g_term) && !terminated) {
-      // tmux hung up (kill-session, server gone) or we were asked to stop: the agent goes too.
-      terminated = true;
-      if (g_hangup) {
-        FreezeAndKill([&](uint32_t u) { return u == rec.uid; }, std::chrono::seconds(5));
-        (void)sandbox.Kill(rec);
-      } else {
-        SignalAll([&](uint32_t u) { return u == rec.uid; }, SIGTERM);
-      }
-    }
-    int ws = 0;
-    pid_t p = waitpid(-1, &ws, 0);
-    if (p < 0) {
-      if (errno == EINTR) continue;
-      break;  // ECHILD: nothing left
-    }
-    if (p == child) {
-      wstatus = ws;
-      done = true;
-    }
+    wstatus = result->signal != 0 ? result->signal : (result->exit_code & 0xff) << 8;
   }
   // Whatever the agent left running (background jobs) ends with it; during a panic the panic
   // sweeps every agent at once, and a hundred supervisors scanning /proc would only slow it down.
