@@ -19,9 +19,9 @@ export CLOUDCOOP_STATE_DIR=$work/s
 export CLOUDCOOP_AGENT_UID_BASE=$((60000000 + ($$ % 100000) * 1000))
 export CLOUDCOOP_AGENT_UID_COUNT=1000
 peer_sock=$work/peer.sock
-# The agent sandbox flag: empty once the sandbox is in the build; until then agents are
-# --unsandboxed and the comparison is stated as such.
-sandbox_args=(${BENCH_SANDBOX_ARGS---unsandboxed})
+# Agents run in their real sandbox (loopback-only network: this build has no egress mode);
+# BENCH_SANDBOX_ARGS=--unsandboxed measures the escape hatch instead.
+sandbox_args=(${BENCH_SANDBOX_ARGS---net none})
 bwrap_profile=(bwrap --unshare-all --share-net --die-with-parent --ro-bind /usr /usr --ro-bind /etc /etc
   --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin
   --dev /dev --proc /proc --tmpfs /tmp)

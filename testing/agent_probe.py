@@ -15,6 +15,9 @@ probe never retries and never loops, and network probes send at most one SYN wit
   agent_probe.py signal LABEL PID           kill(PID, 0)
   agent_probe.py environ LABEL PID          read /proc/PID/environ
   agent_probe.py connect LABEL HOST PORT    one TCP connect, 2 s timeout
+  agent_probe.py alloc LABEL MIB            allocate and touch MIB MiB (a memory limit kills it: no line)
+  agent_probe.py fork LABEL N               start N sleeping children (ok), or the errno of the first
+                                            failed fork; the children are killed before it returns
 """
 import errno
 import os
@@ -56,6 +59,30 @@ def connect(host, port):
     s.close()
 
 
+def alloc(mib):
+    b = bytearray(int(mib) << 20)
+    for i in range(0, len(b), 4096):
+        b[i] = 1
+
+
+def fork(n):
+    children = []
+    try:
+        for _ in range(int(n)):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.execvp("sleep", ["sleep", "60"])
+                finally:
+                    os._exit(127)
+            children.append(pid)
+    finally:
+        for pid in children:
+            os.kill(pid, 9)
+        for pid in children:
+            os.waitpid(pid, 0)
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__)
@@ -72,6 +99,8 @@ def main(argv):
         "signal": lambda: os.kill(int(args[0]), 0),
         "environ": lambda: read(f"/proc/{int(args[0])}/environ"),
         "connect": lambda: connect(args[0], args[1]),
+        "alloc": lambda: alloc(args[0]),
+        "fork": lambda: fork(args[0]),
     }
     if op not in ops:
         print(f"unknown probe {op}", file=sys.stderr)

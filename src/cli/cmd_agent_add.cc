@@ -1,4 +1,6 @@
 // cloudcoop agent add NAME ...: start an agent in its own sandbox and tmux session.
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -46,9 +48,12 @@ int RunAgentAdd(Invocation& inv) {
   auto host = OpenLocalHost(inv, /*create=*/true);
   if (!host.ok()) return inv.Fail(host.status());
   if (req.unsandboxed) {
-    inv.err() << "cloudcoop: warning: --unsandboxed: agent " << req.name
+    // Red whatever the terminal: the escape hatch must stand out (NO_COLOR turns it off).
+    bool color = std::getenv("NO_COLOR") == nullptr;
+    inv.err() << (color ? "\033[1;31m" : "") << "cloudcoop: WARNING: --unsandboxed: agent " << req.name
               << " runs under its own uid with no_new_privs and a process limit only (no namespaces, cgroup limits, "
-                 "seccomp or Landlock); this is recorded in the audit log\n";
+                 "seccomp or Landlock); this is recorded in the audit log and `cloudcoop check` fails while it runs"
+              << (color ? "\033[0m" : "") << "\n";
   }
   StatusOr<node::AgentRecord> rec = InternalError("agent add did not run");
   Status st = Audited(inv, req.name, /*must_act=*/false, [&] {

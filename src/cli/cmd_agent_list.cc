@@ -94,13 +94,13 @@ int RunAgentList(Invocation& inv) {
       pids = std::to_string(v.processes);
     }
     std::string uptime = v.state == "running" ? FormatShortDuration(v.uptime) : "-";
-    inv.out() << Pad(Fit(r.name, 13), 14) << Pad(Fit(r.profile, 8), 9) << paint(v.state, Pad(Fit(state, 21), 22))
+    inv.out() << Pad(Fit(r.name, 13), 14) << Pad(Fit(r.profile, 8), 9) << paint(r.unsandboxed ? "unsandboxed" : v.state, Pad(Fit(state, 21), 22))
               << Pad(uptime, 8) << Pad(cpu, 8) << Pad(mem, 8) << Pad(pids, 6) << Pad(Fit(r.workspace, 33), 34)
               << Fit(v.last_line, 60) << "\n";
   }
   bool any_unsandboxed = false;
   for (const auto& v : *views) any_unsandboxed = any_unsandboxed || (v.record.unsandboxed && v.state == "running");
-  if (any_unsandboxed) inv.out() << "!sbx: running without the sandbox (--unsandboxed)\n";
+  if (any_unsandboxed) inv.out() << paint("unsandboxed", "!sbx: running without the sandbox (--unsandboxed)") << "\n";
   return 0;
 }
 

@@ -1,10 +1,14 @@
 // What the agent host needs from the per-agent sandbox (src/sandbox/, issue 3), as one seam.
 //
 // The supervisor calls Run() to run the agent inside its sandbox to the end; host-side commands call
-// Usage() for `agent list` and Freeze()/Kill()/Cleanup() for kill, panic and rm. Until the sandbox
-// module lands, UnavailableSandbox refuses to start anything (fail closed): agents run only with
-// the explicit, printed and logged --unsandboxed mode (own uid, no_new_privs, RLIMIT_NPROC, umask
-// 027; no namespaces, cgroup limits, seccomp or Landlock).
+// Usage() for `agent list` and Freeze()/Kill()/Cleanup() for kill, panic and rm.
+//
+// NamespaceSandbox (the default) runs the agent through sandbox::RunSandbox (src/sandbox): its own
+// persistent uid, user/mount/pid/ipc/uts/cgroup/network namespaces, cgroup limits from the agent's
+// limits, seccomp, Landlock, no_new_privs, no capabilities; the workspace and the agent's home are
+// the only writable trees it sees besides its private /tmp. Every layer fails closed. The explicit,
+// printed and logged --unsandboxed mode (own uid, no_new_privs, RLIMIT_NPROC, umask 027) does not go
+// through this seam. UnavailableSandbox refuses to start anything (unit tests).
 #ifndef CLOUDCOOP_NODE_AGENT_SANDBOX_H_
 #define CLOUDCOOP_NODE_AGENT_SANDBOX_H_
 
@@ -39,6 +43,10 @@ struct LaunchRequest {
 struct LaunchResult {
   int exit_code = 0;  // as a shell reports it: the code, or 128 + signal
   int signal = 0;     // the signal that ended it, 0 when it exited
+  // From the agent's cgroup after it ended (0 when unknown): the memory limit killed something,
+  // forks were refused at the process limit.
+  uint64_t oom_kills = 0;
+  uint64_t pids_max_hits = 0;
 };
 
 class AgentSandbox {
@@ -64,7 +72,24 @@ class UnavailableSandbox : public AgentSandbox {
   Status Cleanup(const AgentRecord&) override { return OkStatus(); }
 };
 
-// The sandbox this build uses.
+// The per-agent sandbox of src/sandbox. The agent's sandbox is named SandboxName(record) (its
+// cgroup, running record and uid reservation under the agent's state directory), so
+// `cloudcoop sandbox list` shows it too.
+class NamespaceSandbox : public AgentSandbox {
+ public:
+  StatusOr<LaunchResult> Run(const LaunchRequest& request, const std::function<void()>& on_running) override;
+  std::optional<ResourceUsage> Usage(const AgentRecord& record) override;
+  Status Freeze(const AgentRecord& record) override;
+  Status Kill(const AgentRecord& record) override;
+  // Waits for the agent's supervisor to be gone, collects what a killed supervisor left (cgroup,
+  // record) and releases the agent's uid reservation.
+  Status Cleanup(const AgentRecord& record) override;
+};
+
+// "NAME-UID": unique on the host (agent uids are), valid as a sandbox and cgroup name.
+std::string SandboxName(const AgentRecord& record);
+
+// The sandbox this build uses (NamespaceSandbox).
 AgentSandbox& DefaultAgentSandbox();
 
 }  // namespace cloudcoop::node

@@ -3,9 +3,10 @@
 // state directory and agent uid range, and ends with `cloudcoop panic` on that state directory,
 // which stops its agents and its tmux server even when the test failed.
 //
-// Until the per-agent sandbox (src/sandbox, issue 3) is wired in, agents start with the explicit
-// --unsandboxed mode (own uid, no_new_privs, process limit): SandboxArgs() below is the one place
-// to change when it lands.
+// Agents run in their real sandbox (src/sandbox through node::NamespaceSandbox) with --net none
+// (this build has no egress mode); the explicit --unsandboxed escape hatch has its own tests.
+// Besides the agent processes, TearDown and ExpectNoTrace check that no sandbox record, cgroup or
+// uid reservation of this test's agents is left.
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -17,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -36,7 +38,27 @@ using ::cloudcoop::testing::RunBinary;
 using ::cloudcoop::testing::TempDir;
 using nlohmann::json;
 
-std::vector<std::string> SandboxArgs() { return {"--unsandboxed"}; }
+// Added to every `agent add` that names no network mode and is not --unsandboxed.
+std::vector<std::string> SandboxArgs() { return {"--net", "none"}; }
+
+// The cgroup directories of sandboxes whose name ends in "-UID" with UID in [base, base+count).
+std::vector<std::string> AgentCgroups(uint32_t base, uint32_t count) {
+  std::vector<std::string> out;
+  auto ctrls = ListDir("/sys/fs/cgroup");
+  if (!ctrls.ok()) return out;
+  for (const auto& c : *ctrls) {
+    std::string parent = "/sys/fs/cgroup/" + c + "/cloudcoop";
+    auto groups = ListDir(parent);
+    if (!groups.ok()) continue;
+    for (const auto& g : *groups) {
+      size_t dash = g.rfind('-');
+      if (dash == std::string::npos) continue;
+      auto uid = ParseInt64(g.substr(dash + 1));
+      if (uid && *uid >= base && *uid < int64_t{base} + count) out.push_back(parent + "/" + g);
+    }
+  }
+  return out;
+}
 
 class AgentsTest : public ::testing::Test {
  protected:
@@ -55,6 +77,14 @@ class AgentsTest : public ::testing::Test {
   void TearDown() override {
     if (PathExists(state_)) Cc({"panic", "--yes", "--reason", "test teardown"});
     EXPECT_TRUE(ScanProcesses(InRange()).empty()) << "agent processes survived the test";
+    // The supervisors remove their sandboxes' cgroups as they exit (after the panic: bounded wait).
+    std::vector<std::string> left;
+    for (int i = 0; i < 250; ++i) {
+      left = AgentCgroups(base_, 1000);
+      if (left.empty()) break;
+      usleep(20000);
+    }
+    EXPECT_TRUE(left.empty()) << "cgroups survived the test: " << Join(left, " ");
   }
 
   std::function<bool(uint32_t)> InRange() const {
@@ -68,7 +98,11 @@ class AgentsTest : public ::testing::Test {
   }
   CliResult Add(const std::string& name, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"agent", "add", name};
-    for (auto& a : SandboxArgs()) args.push_back(a);
+    bool chosen = std::find(extra.begin(), extra.end(), "--net") != extra.end() ||
+                  std::find(extra.begin(), extra.end(), "--unsandboxed") != extra.end();
+    if (!chosen) {
+      for (auto& a : SandboxArgs()) args.push_back(a);
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     return Cc(args);
   }
@@ -146,6 +180,15 @@ class AgentsTest : public ::testing::Test {
     }
     EXPECT_TRUE(List().empty()) << what;
     EXPECT_TRUE(ScanProcesses(InRange()).empty()) << what;
+    // Nor anything of a sandbox: running record, uid reservation or claim, cgroup.
+    for (const std::string dir : {"sandbox/running", "sandbox/owners", "sandbox/uids"}) {
+      auto entries = ListDir(state_ + "/" + dir);
+      if (entries.ok()) {
+        EXPECT_TRUE(entries->empty()) << what << ": " << dir << " has " << Join(*entries, ",");
+      }
+    }
+    auto cgroups = AgentCgroups(base_, 1000);
+    EXPECT_TRUE(cgroups.empty()) << what << ": cgroups left: " << Join(cgroups, " ");
     ProcessSpec spec;
     spec.argv = {"tmux", "-S", state_ + "/run/tmux.sock", "list-sessions"};
     auto ls = DefaultProcessRunner().Run(spec);
@@ -316,6 +359,108 @@ TEST_F(AgentsTest, AgentsCannotReadOrSignalEachOther) {
   EXPECT_EQ(st.st_gid, 0u);  // the operator's group (root runs this test)
   ASSERT_EQ(stat((left_ws + "/sub").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 02750);
+}
+
+// Isolation through the agent path, with things that are open on the host on purpose (world-readable
+// files, a sibling's pid): only the sandbox stands between the agent and them. Every probe tries to
+// break out and the test fails if one succeeds.
+TEST_F(AgentsTest, SandboxedAgentsCannotReachEachOtherTheOperatorOrPastTheirLimits) {
+  std::string op_secret = tmp_.path() + "/operator-secret.txt";  // in the operator's HOME
+  ASSERT_TRUE(WriteFileAtomic(op_secret, "operator's secret\n", 0644).ok());
+  AddOk("left", {"--memory", "128M", "--pids", "48"});
+  AddOk("right");
+  std::string left_ws = Agent("left")["workspace"];
+  std::string right_ws = Agent("right")["workspace"];
+  ASSERT_TRUE(WriteFileAtomic(right_ws + "/secret.txt", "right's secret\n", 0644).ok());
+  ASSERT_EQ(chmod(right_ws.c_str(), 02755), 0);  // open on the host: only the sandbox hides it
+  int right_pid = 0;
+  for (const auto& p : Procs(Uid("right"))) right_pid = p.pid;
+  ASSERT_GT(right_pid, 0);
+  // The sandbox reports usage for `agent list` (cgroup counters).
+  json row = Agent("right");
+  ASSERT_TRUE(row["memory_bytes"].is_number()) << row.dump();
+  EXPECT_GT(row["memory_bytes"].get<uint64_t>(), 0u);
+  EXPECT_GE(row["pids"].get<int>(), 1);
+  EXPECT_FALSE(row["unsandboxed"].get<bool>());
+
+  std::string probe = InstallProbe("left");
+  auto not_there = [](const std::string& r) { return r == "ENOENT"; };
+  auto denied = [](const std::string& r) { return r == "ENOENT" || r == "EACCES" || r == "EROFS" || r == "EPERM"; };
+  // The sibling: its workspace, home, registry entry and processes are not even visible.
+  std::string r1 = Probe("left", probe, "read", "sibling-file", {right_ws + "/secret.txt"});
+  EXPECT_TRUE(not_there(r1)) << r1;
+  std::string r2 = Probe("left", probe, "write", "sibling-write", {right_ws + "/planted.txt"});
+  EXPECT_TRUE(denied(r2)) << r2;
+  EXPECT_FALSE(PathExists(right_ws + "/planted.txt"));
+  std::string r3 = Probe("left", probe, "read", "sibling-home", {state_ + "/homes/right/.bashrc"});
+  EXPECT_TRUE(not_there(r3)) << r3;
+  std::string r4 = Probe("left", probe, "signal", "sibling-signal", {std::to_string(right_pid)});
+  EXPECT_EQ(r4, "ESRCH");  // another pid namespace
+  std::string r5 = Probe("left", probe, "environ", "sibling-environ", {std::to_string(right_pid)});
+  EXPECT_TRUE(not_there(r5)) << r5;
+  std::string r6 = Probe("left", probe, "read", "registry", {state_ + "/agents/right/agent.json"});
+  EXPECT_TRUE(not_there(r6)) << r6;
+  std::string r7 = Probe("left", probe, "read", "tmux-socket", {state_ + "/run/tmux.sock"});
+  EXPECT_TRUE(not_there(r7)) << r7;
+  // The operator: the home (world-readable file) and root's home.
+  std::string r8 = Probe("left", probe, "read", "operator-home", {op_secret});
+  EXPECT_TRUE(not_there(r8)) << r8;
+  if (PathExists("/root/.profile")) {
+    std::string r9 = Probe("left", probe, "read", "root-home", {"/root/.profile"});
+    EXPECT_TRUE(not_there(r9)) << r9;
+  }
+  // The host: system directories are read-only.
+  std::string r10 = Probe("left", probe, "write", "system-write", {"/usr/local/planted-by-agent"});
+  EXPECT_TRUE(denied(r10)) << r10;
+  EXPECT_FALSE(PathExists("/usr/local/planted-by-agent"));
+  // Its own workspace works.
+  std::string r12 = Probe("left", probe, "write", "own-workspace", {left_ws + "/mine.txt"});
+  EXPECT_EQ(r12, "ok");
+
+  // The process limit (48): forks past it fail.
+  std::string r13 = Probe("left", probe, "fork", "fork-bomb", {"200"});
+  EXPECT_EQ(r13, "EAGAIN");
+  // The memory limit (128M): a 512 MiB allocation is killed, the agent's shell survives.
+  Send("left", "python3 " + probe + " alloc mem-bomb 512; echo alloc-exit=$?");
+  ASSERT_TRUE(WaitFor("left", "alloc-exit=")) << Peek("left");
+  std::string screen = Peek("left", 400);
+  EXPECT_EQ(screen.find("PROBE mem-bomb ok"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("alloc-exit=137"), std::string::npos) << screen;
+  EXPECT_EQ(Agent("left")["state"], "running");
+  EXPECT_EQ(Agent("right")["state"], "running");
+  // Ended, the agent's sandbox is gone: no cgroup, no running record; its uid reservation stays
+  // until rm.
+  ASSERT_EQ(Cc({"agent", "kill", "left", "--grace", "0"}).rc, 0);
+  uint32_t left_uid = Uid("left");
+  std::vector<std::string> left_groups;
+  for (int i = 0; i < 250; ++i) {
+    left_groups = AgentCgroups(left_uid, 1);
+    if (left_groups.empty()) break;
+    usleep(20000);
+  }
+  EXPECT_TRUE(left_groups.empty()) << Join(left_groups, " ");
+  EXPECT_TRUE(PathExists(state_ + "/sandbox/owners/left-" + std::to_string(left_uid)));
+  ASSERT_EQ(Cc({"agent", "rm", "left", "--purge", "--grace", "0"}).rc, 0);
+  EXPECT_FALSE(PathExists(state_ + "/sandbox/owners/left-" + std::to_string(left_uid)));
+  EXPECT_FALSE(PathExists(state_ + "/sandbox/uids/" + std::to_string(left_uid)));
+}
+
+// A sandbox layer that cannot be applied fails `agent add` and leaves nothing behind: here the
+// mount layer refuses a protected path (the workspace's .envrc) that is a symbolic link.
+TEST_F(AgentsTest, ALayerThatCannotBeAppliedFailsTheAddAndLeavesNoTrace) {
+  std::string dir = tmp_.Sub("linked");
+  ASSERT_TRUE(MakeDirs(dir).ok());
+  ASSERT_EQ(symlink("/etc/passwd", (dir + "/.envrc").c_str()), 0);
+  auto before = SnapshotOwnership(dir);
+  ASSERT_TRUE(before.ok());
+  auto r = Add("linked", {"--workspace", dir});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("sandbox layer mountns"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is a symbolic link"), std::string::npos) << r.err;
+  ExpectNoTrace("a layer failed");
+  auto after = SnapshotOwnership(dir);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->entries.size(), before->entries.size());
 }
 
 TEST_F(AgentsTest, KillLeavesNoProcess) {
@@ -555,7 +700,9 @@ TEST_F(AgentsTest, ExistingWorkspaceIsHandedOverAndGivenBackExactlyOnFailure) {
   // The agent's command does not exist: the supervisor fails, add rolls back.
   auto bad = Add("borrower", {"--workspace", dir, "--cmd", "/nonexistent/agent-program --x"});
   EXPECT_EQ(bad.rc, 1) << bad.err;
-  EXPECT_NE(bad.err.find("exec /nonexistent/agent-program: No such file or directory"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("sandbox layer exec: execve /nonexistent/agent-program failed: No such file or directory"),
+            std::string::npos)
+      << bad.err;
   auto after = SnapshotOwnership(dir);
   ASSERT_TRUE(after.ok());
   ASSERT_EQ(after->entries.size(), before->entries.size());
@@ -603,13 +750,27 @@ TEST_F(AgentsTest, CheckReportsUnsandboxedAgentsStraysAndLockout) {
   AddOk("checked");
   auto r = results();
   EXPECT_EQ(r["agents.state-dir"], "PASS");
-  if (SandboxArgs().empty()) {
-    EXPECT_EQ(r["agents.sandboxed"], "PASS");
-  } else {
-    EXPECT_EQ(r["agents.sandboxed"], "FAIL");  // --unsandboxed is reported, never hidden
-    EXPECT_EQ(r["rc"], "3");
-  }
+  EXPECT_EQ(r["agents.sandboxed"], "PASS");
   EXPECT_EQ(r["agents.no-strays"], "PASS");
+  // The escape hatch: printed in red, shown in the list, recorded in the audit log, and `check`
+  // fails while such an agent runs.
+  auto escape = Add("escape", {"--unsandboxed"});
+  ASSERT_EQ(escape.rc, 0) << escape.err;
+  EXPECT_NE(escape.err.find("\033[1;31mcloudcoop: WARNING: --unsandboxed: agent escape"), std::string::npos)
+      << escape.err;
+  r = results();
+  EXPECT_EQ(r["agents.sandboxed"], "FAIL");  // --unsandboxed is reported, never hidden
+  EXPECT_EQ(r["rc"], "3");
+  EXPECT_TRUE(Agent("escape")["unsandboxed"].get<bool>());
+  EXPECT_FALSE(Agent("checked")["unsandboxed"].get<bool>());
+  auto table = Cc({"agent", "list"});
+  EXPECT_NE(table.out.find("!sbx: running without the sandbox"), std::string::npos) << table.out;
+  auto log = Cc({"audit", "--json", "--agent", "escape"});
+  EXPECT_NE(log.out.find("--unsandboxed"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("\"sandboxed\":false"), std::string::npos) << log.out;
+  // Once it is gone, check passes again.
+  ASSERT_EQ(Cc({"agent", "rm", "escape", "--purge", "--grace", "0"}).rc, 0);
+  EXPECT_EQ(results()["agents.sandboxed"], "PASS");
   EXPECT_EQ(r["agents.lockout"], "PASS");
   // A process under an agent uid that no record explains is a stray.
   uint32_t stray_uid = base_ + 999;

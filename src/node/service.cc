@@ -146,6 +146,10 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
   if (network != "none" && network != "egress" && network != "host") {
     return InvalidArgumentError("--net " + network + " is not a network mode").WithFix("use none, egress or host");
   }
+  if (network == "host" && !req.network && !req.unsandboxed) {
+    return InvalidArgumentError("agents.network is \"host\", which the sandbox grants only when asked for explicitly")
+        .WithFix("pass --net host to share the host's network with this agent, or set agents.network to none or egress");
+  }
   if (req.workspace && req.repo) {
     return InvalidArgumentError("--workspace and --repo cannot be combined")
         .WithFix("--repo makes the agent its own clone; --workspace gives it an existing directory");

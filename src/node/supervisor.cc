@@ -159,7 +159,7 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
   };
   int wstatus = 0;
   if (rec.unsandboxed) {
-    std::cout << "\033[1;33m  UNSANDBOXED (--unsandboxed): own uid, no_new_privs and a process limit only; no "
+    std::cout << "\033[1;31m  UNSANDBOXED (--unsandboxed): own uid, no_new_privs and a process limit only; no "
                  "namespaces, cgroup limits, seccomp or Landlock\033[0m\n";
     std::cout.flush();
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -214,6 +214,10 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
       }
     }
   } else {
+    std::cout << "  sandbox: uid " << rec.uid << ", namespaces, " << rec.limits.cpus << " CPUs, "
+              << rec.limits.memory_bytes << " bytes, " << rec.limits.pids << " processes, seccomp, Landlock, network "
+              << rec.network << "\n";
+    std::cout.flush();
     LaunchRequest req;
     req.record = &rec;
     req.argv = argv;
@@ -226,6 +230,14 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
                   (result.status().fix().empty() ? "" : " (fix: " + result.status().fix() + ")"));
     }
     wstatus = result->signal != 0 ? result->signal : (result->exit_code & 0xff) << 8;
+    if (result->oom_kills > 0) {
+      std::cout << "\ncloudcoop: the memory limit (" << rec.limits.memory_bytes << " bytes) killed " << result->oom_kills
+                << " process(es) of agent " << name << "\n";
+    }
+    if (result->pids_max_hits > 0) {
+      std::cout << "\ncloudcoop: the process limit (" << rec.limits.pids << ") refused " << result->pids_max_hits
+                << " fork(s) of agent " << name << "\n";
+    }
   }
   // Whatever the agent left running (background jobs) ends with it; during a panic the panic
   // sweeps every agent at once, and a hundred supervisors scanning /proc would only slow it down.
