@@ -483,9 +483,13 @@ StatusOr<KillReport> AgentHost::Kill(const std::string& name, Duration grace, co
   (void)sandbox_.Freeze(rec);
   int after_term = static_cast<int>(ScanProcesses(match).size());
   report.terminated = before - after_term;
-  StopReport stop = FreezeAndKill(match, std::chrono::seconds(5));
-  report.killed = stop.killed;
+  // The sandbox's cgroup first (frozen processes die only once it is thawed, which KillSandbox
+  // does), then every process of the agent's uid (the --unsandboxed mode, anything outside it).
+  int in_cgroup = after_term;
   Status cg = sandbox_.Kill(rec);
+  in_cgroup -= static_cast<int>(ScanProcesses(match).size());
+  StopReport stop = FreezeAndKill(match, std::chrono::seconds(5));
+  report.killed = stop.killed + std::max(in_cgroup, 0);
   Status st;
   if (!stop.survivors.empty()) {
     st = CheckFailedError("agent " + name + ": " + std::to_string(stop.survivors.size()) +
