@@ -15,9 +15,10 @@
 namespace cloudcoop::node {
 
 StatusOr<LaunchResult> UnavailableSandbox::Run(const LaunchRequest& request, const std::function<void()>&) {
-  return UnimplementedError("agent " + request.record->name +
-                            ": this build of cloudcoop has no per-agent sandbox, and agents never run outside one "
-                            "silently")
+  return UnimplementedError(
+             "agent " + request.record->name +
+             ": this build of cloudcoop has no per-agent sandbox, and agents never run outside one "
+             "silently")
       .WithFix("run it explicitly without the sandbox: cloudcoop agent add " + request.record->name +
                " --unsandboxed ... (own uid and no_new_privs only; printed and logged)");
 }
@@ -27,14 +28,16 @@ std::string SandboxName(const AgentRecord& record) { return record.name + "-" + 
 namespace {
 
 bool IsUnderOrSame(const std::string& path, const std::string& dir) {
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+  return path == dir ||
+         (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
 }
 
 // The agent's protected paths (host paths) as the sandbox sees them: the workspace is bound at its
 // own path, the home at /home/NAME. A pinned path (writable, but not renameable) is what the sandbox
 // does for every ancestor of a protected path; one without a protected path below it cannot be
 // expressed, and is refused rather than dropped.
-StatusOr<std::vector<sandbox::ProtectedPath>> ToSandboxPaths(const AgentRecord& r, const std::vector<ProtectedPath>& in,
+StatusOr<std::vector<sandbox::ProtectedPath>> ToSandboxPaths(const AgentRecord& r,
+                                                             const std::vector<ProtectedPath>& in,
                                                              const std::string& inside_home) {
   std::vector<sandbox::ProtectedPath> out;
   for (const auto& p : in) {
@@ -74,7 +77,8 @@ StatusOr<std::optional<sandbox::SandboxInfo>> Find(const AgentRecord& record) {
 
 }  // namespace
 
-StatusOr<LaunchResult> NamespaceSandbox::Run(const LaunchRequest& request, const std::function<void()>& on_running) {
+StatusOr<LaunchResult> NamespaceSandbox::Run(const LaunchRequest& request,
+                                             const std::function<void()>& on_running) {
   const AgentRecord& r = *request.record;
   const std::string name = SandboxName(r);
   if (r.uid == 0 || r.state_dir.empty()) {
@@ -85,13 +89,15 @@ StatusOr<LaunchResult> NamespaceSandbox::Run(const LaunchRequest& request, const
   // no other sandbox of this state directory can take it.
   auto reserved = sandbox::ids::ReserveForOwner(r.state_dir, name, r.uid, 1);
   if (!reserved.ok()) {
-    return Status(reserved.status().code(), "agent " + r.name + ": cannot reserve its uid " + std::to_string(r.uid) +
+    return Status(reserved.status().code(), "agent " + r.name + ": cannot reserve its uid " +
+                                                std::to_string(r.uid) +
                                                 " for its sandbox: " + reserved.status().message())
         .WithFix(reserved.status().fix().empty() ? "see cloudcoop sandbox list" : reserved.status().fix());
   }
   if (*reserved != r.uid) {
     return FailedPreconditionError("agent " + r.name + ": the sandbox reservation " + name + " holds uid " +
-                                   std::to_string(*reserved) + ", not the agent's uid " + std::to_string(r.uid))
+                                   std::to_string(*reserved) + ", not the agent's uid " +
+                                   std::to_string(r.uid))
         .WithFix("remove the agent (cloudcoop agent rm " + r.name + ") and add it again");
   }
 
@@ -183,7 +189,8 @@ Status NamespaceSandbox::Cleanup(const AgentRecord& record) {
   // The uid reservation (sandbox/owners/NAME-UID, ids.h). Its claim is an flock the exiting
   // supervisor may still hold for a moment: retry that case briefly.
   struct stat st;
-  if (lstat((record.state_dir + "/sandbox/owners/" + SandboxName(record)).c_str(), &st) != 0) return OkStatus();
+  if (lstat((record.state_dir + "/sandbox/owners/" + SandboxName(record)).c_str(), &st) != 0)
+    return OkStatus();
   Status released = OkStatus();
   for (int i = 0; i < 250; ++i) {
     released = sandbox::ids::ReleaseOwner(record.state_dir, SandboxName(record));

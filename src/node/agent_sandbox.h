@@ -56,7 +56,8 @@ class AgentSandbox {
   // calling process stays its parent and forwards signals). `on_running` is called once the command
   // runs. An error means the command never ran: a confinement layer could not be applied (the error
   // names it) or exec failed.
-  virtual StatusOr<LaunchResult> Run(const LaunchRequest& request, const std::function<void()>& on_running) = 0;
+  virtual StatusOr<LaunchResult> Run(const LaunchRequest& request,
+                                     const std::function<void()>& on_running) = 0;
   virtual std::optional<ResourceUsage> Usage(const AgentRecord& record) = 0;
   virtual Status Freeze(const AgentRecord& record) = 0;
   virtual Status Kill(const AgentRecord& record) = 0;  // kill all in the cgroup, verify it is empty

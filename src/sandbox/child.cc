@@ -435,7 +435,8 @@ std::vector<ChecklistStep> CommandChecklist() {
   return {
       {"exec.fork", "init", Layer::kExec, "start the command (vfork-style); the init stays pid 1 and reaps"},
       {"exec.execve", "command", Layer::kExec,
-       "unblock signals, umask (077, agents 027), execve with the plan's environment (no setsid: keeps the terminal)"}};
+       "unblock signals, umask (077, agents 027), execve with the plan's environment (no setsid: keeps the "
+       "terminal)"}};
 }
 
 void ChildMain(ChildCtx& c) {

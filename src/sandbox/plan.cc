@@ -447,7 +447,8 @@ Status ValidatePlan(const SandboxPlan& plan) {
   CC_RETURN_IF_ERROR(CheckAbsolute(plan.home, "home"));
   CC_RETURN_IF_ERROR(CheckAbsolute(plan.cwd, "working directory"));
   if ((plan.umask & ~0777u) != 0 || (plan.umask & 007u) != 007u) {
-    return InvalidArgumentError("umask " + std::to_string(plan.umask) + " would let others read or write the sandbox's files")
+    return InvalidArgumentError("umask " + std::to_string(plan.umask) +
+                                " would let others read or write the sandbox's files")
         .WithFix("use a umask that masks every permission of others (077 or 027)");
   }
   for (const auto& p : plan.protected_paths) CC_RETURN_IF_ERROR(CheckAbsolute(p.path, "protected path"));
