@@ -354,6 +354,11 @@ void AgentHost::Rollback(const AgentRecord& rec, bool ws_made, bool home_made, c
   (void)tmux_.KillSession(rec.name);
   if (rec.uid != 0) FreezeAndKill(UidIs(rec.uid), std::chrono::seconds(5));
   (void)sandbox_.Kill(rec);
+  // The supervisor tears its sandbox down (placeholders in the workspace, cgroup, record, uid
+  // claim) before it exits: wait for it (bounded) so nothing of it is undone behind our back.
+  if (auto status = registry_.GetStatus(rec.name); status && status->supervisor_pid > 0) {
+    for (int i = 0; i < 1000 && ProcessAlive(status->supervisor_pid); ++i) SleepMs(10);
+  }
   (void)sandbox_.Cleanup(rec);
   if (home_made) (void)RemoveTree(rec.home);
   if (ws_made) {
