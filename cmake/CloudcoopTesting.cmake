@@ -15,9 +15,15 @@ function(cloudcoop_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
-  gtest_discover_tests(${T_NAME}
-    DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
-  # No ENVIRONMENT property: gtest_discover_tests keeps only the first item of a list-valued one.
-  # The binary, source and build directories are compiled into cc_testmain (testing/test_main.cc).
+  # gtest_discover_tests flattens list-valued PROPERTIES (a second label or environment variable
+  # became a property name of its own), so the properties are set by a file ctest includes after
+  # the discovered tests.
+  gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 TEST_LIST ${T_NAME}_TESTS)
+  set(props "${CMAKE_CURRENT_BINARY_DIR}/${T_NAME}_properties.cmake")
+  file(GENERATE OUTPUT "${props}" CONTENT "if(${T_NAME}_TESTS)
+  set_tests_properties(\${${T_NAME}_TESTS} PROPERTIES LABELS \"${T_LABELS}\" TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT \"CLOUDCOOP_BINARY=$<TARGET_FILE:cloudcoop>;CLOUDCOOP_SOURCE_DIR=${CMAKE_SOURCE_DIR};CLOUDCOOP_BUILD_DIR=${CMAKE_BINARY_DIR}\")
+endif()
+")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${props}")
 endfunction()

@@ -3,6 +3,7 @@
 #include "audit/checks.h"
 #include "cloud/gcp/gcp_checks.h"
 #include "core/paths.h"
+#include "node/checks.h"
 #include "sandbox/checks.h"
 
 namespace cloudcoop::cli {
@@ -12,6 +13,7 @@ void RegisterAllChecks(policy::CheckRegistry& registry) {
   audit::RegisterAuditChecks(registry);
   gcp::RegisterGcpChecks(registry);
   sandbox::RegisterSandboxChecks(registry);
+  node::RegisterNodeChecks(registry);
 }
 
 std::string StateDirFromEnv() { return ::cloudcoop::StateDirFromEnv(); }

@@ -9,6 +9,15 @@ extern const CommandSpec kAuditExportCommand;
 extern const CommandSpec kAuditHeadCommand;
 extern const CommandSpec kAuditRecoverCommand;
 extern const CommandSpec kAuditVerifyCommand;
+extern const CommandSpec kAgentAddCommand;
+extern const CommandSpec kAgentAttachCommand;
+extern const CommandSpec kAgentFetchCommand;
+extern const CommandSpec kAgentKillCommand;
+extern const CommandSpec kAgentListCommand;
+extern const CommandSpec kAgentPeekCommand;
+extern const CommandSpec kAgentRestartCommand;
+extern const CommandSpec kAgentRmCommand;
+extern const CommandSpec kAgentSendCommand;
 extern const CommandSpec kCheckCommand;
 extern const CommandSpec kCompletionCommand;
 extern const CommandSpec kConfigGetCommand;
@@ -31,6 +40,10 @@ extern const CommandSpec kSandboxGcCommand;
 extern const CommandSpec kSandboxKillCommand;
 extern const CommandSpec kSandboxListCommand;
 extern const CommandSpec kSandboxRunCommand;
+extern const CommandSpec kConnectCommand;
+extern const CommandSpec kNodeSuperviseCommand;
+extern const CommandSpec kPanicCommand;
+extern const CommandSpec kUnlockCommand;
 extern const CommandSpec kVersionCommand;
 
 const std::vector<const CommandSpec*>& AllCommands() {
@@ -52,6 +65,17 @@ const std::vector<const CommandSpec*>& AllCommands() {
       &kAuditHeadCommand,
       &kAuditExportCommand,
       &kAuditRecoverCommand,
+      // Agents
+      &kAgentAddCommand,
+      &kAgentListCommand,
+      &kConnectCommand,
+      &kAgentAttachCommand,
+      &kAgentSendCommand,
+      &kAgentPeekCommand,
+      &kAgentKillCommand,
+      &kAgentRestartCommand,
+      &kAgentRmCommand,
+      &kAgentFetchCommand,
       // Security
       &kCheckCommand,
       // Sandbox
@@ -60,6 +84,8 @@ const std::vector<const CommandSpec*>& AllCommands() {
       &kSandboxListCommand,
       &kSandboxKillCommand,
       &kSandboxGcCommand,
+      &kPanicCommand,
+      &kUnlockCommand,
       // Configuration
       &kConfigInitCommand,
       &kConfigShowCommand,
@@ -69,6 +95,7 @@ const std::vector<const CommandSpec*>& AllCommands() {
       // Other
       &kCompletionCommand,
       &kHelpCommand,
+      &kNodeSuperviseCommand,
       &kVersionCommand,
   };
   return commands;

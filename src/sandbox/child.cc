@@ -314,6 +314,7 @@ struct ExecArgs {
   bool inject_failure = false;
   int injected_errno = 0;
   int err = 0;  // written by the command's process when every execve failed
+  mode_t umask = 077;
 };
 
 ExecArgs PrepareExec(const SandboxPlan& plan, const RunOptions& options) {
@@ -336,6 +337,7 @@ ExecArgs PrepareExec(const SandboxPlan& plan, const RunOptions& options) {
   } else {
     for (const auto& dir : Split(path, ':', true)) a.candidates.push_back(dir + "/" + cmd);
   }
+  a.umask = static_cast<mode_t>(plan.umask);
   a.inject_failure = options.fail_step == "exec.execve";
   a.injected_errno = options.fail_errno;
   return a;
@@ -346,7 +348,7 @@ int ExecCommand(void* arg) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  umask(077);
+  umask(a->umask);
   if (a->inject_failure) {
     a->err = a->injected_errno;
     _exit(126);
@@ -435,7 +437,8 @@ std::vector<ChecklistStep> CommandChecklist() {
   return {
       {"exec.fork", "init", Layer::kExec, "start the command (vfork-style); the init stays pid 1 and reaps"},
       {"exec.execve", "command", Layer::kExec,
-       "unblock signals, umask 077, execve with the plan's environment (no setsid: keeps the terminal)"}};
+       "unblock signals, umask (077, agents 027), execve with the plan's environment (no setsid: keeps the "
+       "terminal)"}};
 }
 
 void ChildMain(ChildCtx& c) {

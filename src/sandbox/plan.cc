@@ -285,6 +285,7 @@ StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest
   plan.home = "/home/" + plan.user_name;
   plan.shell = host.shell;
   plan.argv = req.argv;
+  if (req.umask.has_value()) plan.umask = *req.umask;
   plan.state_dir = req.state_dir;
   plan.exit_status_file = req.exit_status_file;
   plan.cgroup_root = req.cgroup_root;
@@ -445,6 +446,11 @@ Status ValidatePlan(const SandboxPlan& plan) {
   }
   CC_RETURN_IF_ERROR(CheckAbsolute(plan.home, "home"));
   CC_RETURN_IF_ERROR(CheckAbsolute(plan.cwd, "working directory"));
+  if ((plan.umask & ~0777u) != 0 || (plan.umask & 007u) != 007u) {
+    return InvalidArgumentError("umask " + std::to_string(plan.umask) +
+                                " would let others read or write the sandbox's files")
+        .WithFix("use a umask that masks every permission of others (077 or 027)");
+  }
   for (const auto& p : plan.protected_paths) CC_RETURN_IF_ERROR(CheckAbsolute(p.path, "protected path"));
   for (const auto& [k, v] : plan.env) {
     if (!ValidEnvName(k) || v.find('\0') != std::string::npos) {

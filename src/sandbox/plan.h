@@ -78,6 +78,9 @@ struct SandboxPlan {
   std::vector<std::string> argv;
   std::vector<std::pair<std::string, std::string>> env;  // the exact environment, sorted by name
   std::string cwd;
+  // The command's umask. Never lets others read or write (ValidatePlan); agents use 027 so the
+  // operator's group can read their workspace.
+  uint32_t umask = 077;
 
   // Filesystem: a fresh tmpfs root holding these, then made read-only.
   std::vector<Bind> binds;  // in mount order; parents before children
@@ -136,6 +139,7 @@ struct PlanRequest {
   std::optional<uint64_t> memory_bytes;
   std::optional<int64_t> pids;
   std::vector<std::string> env;                   // "K=V", applied last
+  std::optional<uint32_t> umask;                  // empty: 077
   std::map<std::string, std::string> caller_env;  // for passing TERM, LANG, ... through
   std::vector<std::string> allow_degraded;        // layer names
   std::vector<Bind> extra_binds;

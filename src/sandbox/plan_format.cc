@@ -134,6 +134,7 @@ std::string PlanToJson(const SandboxPlan& plan, bool redact) {
     j["protected_paths"].push_back({{"path", p.path}, {"kind", PathKindName(p.kind)}});
   }
   j["tmp_size_bytes"] = plan.tmp_size_bytes;
+  j["umask"] = plan.umask;
   j["net"] = NetModeName(plan.net);
   j["host_net_explicit"] = plan.host_net_explicit;
   j["cpus"] = plan.cpus;
@@ -206,6 +207,7 @@ StatusOr<SandboxPlan> PlanFromJson(std::string_view text) {
     }
   }
   plan.tmp_size_bytes = j.value("tmp_size_bytes", uint64_t{0});
+  plan.umask = j.value("umask", uint32_t{077});
   auto net = ParseNetMode(str("net"));
   if (!net.ok())
     return DataLossError("sandbox plan JSON has no valid network mode").WithFix("remove the damaged record");

@@ -321,6 +321,23 @@ TEST(PlanTest, ValidationRejectsUnsafeOrNonsenseValues) {
   expect_bad([](SandboxPlan& p) { p.binds.push_back({"/usr", "/", false}); }, "would cover");
   expect_bad([](SandboxPlan& p) { p.state_dir.clear(); }, "state directory");
   expect_bad([](SandboxPlan& p) { p.net = NetMode::kHost; }, "explicitly");
+  expect_bad([](SandboxPlan& p) { p.umask = 022; }, "umask");
+  expect_bad([](SandboxPlan& p) { p.umask = 01077; }, "umask");
+}
+
+TEST(PlanTest, UmaskDefaultsTo077AndAgentsMayAsk027) {
+  TempDir tmp;
+  PlanRequest r = Request(tmp);
+  auto plan = BuildPlan(Defaults(), r, FakeHost());
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->umask, 077u);
+  r.umask = 027;
+  plan = BuildPlan(Defaults(), r, FakeHost());
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->umask, 027u);
+  auto back = PlanFromJson(PlanToJson(*plan));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->umask, 027u);
 }
 
 TEST(PlanTest, JsonRoundTripsAndRedactsSecrets) {
