@@ -4,6 +4,7 @@
 #include "cloud/gcp/gcp_checks.h"
 #include "core/paths.h"
 #include "sandbox/checks.h"
+#include "sandbox/exec_audit.h"
 
 namespace cloudcoop::cli {
 
@@ -12,6 +13,7 @@ void RegisterAllChecks(policy::CheckRegistry& registry) {
   audit::RegisterAuditChecks(registry);
   gcp::RegisterGcpChecks(registry);
   sandbox::RegisterSandboxChecks(registry);
+  sandbox::exec_audit::RegisterExecAuditChecks(registry);
 }
 
 std::string StateDirFromEnv() { return ::cloudcoop::StateDirFromEnv(); }

@@ -29,6 +29,7 @@ enum class Type : uint8_t {
   kRunning = 5,
   kError = 6,
   kExit = 7,
+  kAuditFd = 8,  // the exec-capture filter's listener fd (exec_audit.h), before the command starts
 };
 
 struct Message {

@@ -22,6 +22,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "sandbox/channel.h"
+#include "sandbox/exec_audit.h"
 #include "sandbox/launcher_internal.h"
 #include "sandbox/userns.h"
 
@@ -87,8 +88,24 @@ void KillAndReapInit(ParentCtx& ctx) {
   ReapInit(ctx);
 }
 
+// Until the command runs, its first execs (the init's PATH search included) wait on the supervisor:
+// serve them while waiting for the channel.
+void ServeExecsUntilReadable(ParentCtx& ctx) {
+  while (ctx.auditor != nullptr && ctx.auditor->capturing()) {
+    pollfd fds[2] = {{ctx.channel.get(), POLLIN, 0}, {ctx.auditor->listener(), POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents & POLLIN) ctx.auditor->Serve();
+    if (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) ctx.auditor->ListenerClosed();
+    if (fds[0].revents != 0) return;
+  }
+}
+
 Status AwaitLaunch(ParentCtx& ctx) {
   for (;;) {
+    ServeExecsUntilReadable(ctx);
     auto msg = channel::Recv(ctx.channel.get());
     if (!msg.ok()) {
       // The init died without reporting (killed, or crashed): say how.
@@ -102,7 +119,27 @@ Status AwaitLaunch(ParentCtx& ctx) {
         ctx.result.degraded.push_back(msg->text);
         if (ctx.options->on_degraded) ctx.options->on_degraded(msg->text);
         break;
-      case channel::Type::kRunning: return OkStatus();
+      case channel::Type::kAuditFd: {
+        Status s = msg->fds.size() == 1 && ctx.auditor != nullptr
+                       ? ctx.auditor->AcceptListener(msg->fds[0])
+                       : LayerError(Layer::kAudit, StatusCode::kInternal, "malformed exec capture message",
+                                    "report this");
+        if (msg->fds.size() == 1 && ctx.auditor != nullptr) msg->fds.clear();  // owned by the auditor now
+        if (!s.ok()) {
+          for (int fd : msg->fds) close(fd);
+          KillAndReapInit(ctx);
+          return s;
+        }
+        break;
+      }
+      case channel::Type::kRunning:
+        ctx.command_ns_pid = msg->value;
+        if (ctx.plan->exec_capture && (ctx.auditor == nullptr || !ctx.auditor->capturing())) {
+          KillAndReapInit(ctx);
+          return LayerVerifyError(Layer::kAudit, "the command started without exec capture",
+                                  "report this: the init did not hand over the capture listener");
+        }
+        return OkStatus();
       case channel::Type::kError: ReapInit(ctx); return msg->status;
       default:
         KillAndReapInit(ctx);
@@ -134,31 +171,67 @@ void ReleaseStartupPages() {
   }
 }
 
+// The audit side of the wait loop: batched exec records are synced within a second, and the
+// cgroup's OOM-kill and pids-limit counters are compared every few seconds.
+constexpr int kCounterTickMs = 5000;
+
+int AuditTimeout(ParentCtx& ctx, int timeout) {
+  timeout = ctx.auditor->PollTimeoutMs(timeout);
+  if (ctx.cgroup == nullptr) return timeout;
+  return timeout < 0 ? kCounterTickMs : std::min(timeout, kCounterTickMs);
+}
+
+void AuditTick(ParentCtx& ctx, int64_t* next_counters) {
+  ctx.auditor->MaybeFlush();
+  if (ctx.cgroup == nullptr) return;
+  int64_t now = NowMs();
+  if (now < *next_counters) return;
+  *next_counters = now + kCounterTickMs;
+  auto usage = ctx.cgroup->ReadUsage();
+  if (usage.ok()) ctx.auditor->RecordCounters(*usage);
+}
+
 void Supervise(ParentCtx& ctx) {
   bool channel_open = true;
   bool trimmed = false;
   int64_t hangup_deadline = -1;
+  int64_t last_activity = NowMs();
+  int64_t next_counters = 0;
   while (ctx.child > 0) {
-    pollfd fds[3] = {{ctx.pidfd.get(), POLLIN, 0},
+    exec_audit::ExecAuditor* audit = ctx.auditor.get();
+    pollfd fds[4] = {{ctx.pidfd.get(), POLLIN, 0},
                      {ctx.signal_fd.get(), POLLIN, 0},
-                     {channel_open ? ctx.channel.get() : -1, POLLIN, 0}};
-    int timeout = trimmed ? -1 : kIdleBeforeTrimMs;
+                     {channel_open ? ctx.channel.get() : -1, POLLIN, 0},
+                     {audit != nullptr && audit->capturing() ? audit->listener() : -1, POLLIN, 0}};
+    int timeout =
+        trimmed ? -1 : static_cast<int>(std::max<int64_t>(0, last_activity + kIdleBeforeTrimMs - NowMs()));
     if (hangup_deadline >= 0) timeout = static_cast<int>(std::max<int64_t>(0, hangup_deadline - NowMs()));
-    int n = poll(fds, 3, timeout);
-    if (n == 0 && hangup_deadline < 0) {
-      ReleaseStartupPages();
-      trimmed = true;
+    if (audit != nullptr) timeout = AuditTimeout(ctx, timeout);
+    int n = poll(fds, 4, timeout);
+    if (audit != nullptr && n >= 0) {
+      if (fds[3].revents & POLLIN) audit->Serve();
+      if (fds[3].revents & (POLLHUP | POLLERR)) audit->ListenerClosed();
+      AuditTick(ctx, &next_counters);
+    }
+    if (n == 0) {
+      int64_t now = NowMs();
+      if (hangup_deadline >= 0) {
+        if (now < hangup_deadline) continue;
+        CC_LOG_WARN("sandbox %s: terminal hung up and the command did not exit; killing it",
+                    ctx.plan->name.c_str());
+        KillAndReapInit(ctx);
+        break;
+      }
+      if (!trimmed && now - last_activity >= kIdleBeforeTrimMs) {
+        ReleaseStartupPages();
+        trimmed = true;
+      }
       continue;
     }
+    if (n > 0) last_activity = NowMs();
     if (n < 0) {
       if (errno == EINTR) continue;
       CC_LOG_ERROR("sandbox %s: poll failed (%s); killing it", ctx.plan->name.c_str(), strerror(errno));
-      KillAndReapInit(ctx);
-      break;
-    }
-    if (n == 0 && hangup_deadline >= 0) {
-      CC_LOG_WARN("sandbox %s: terminal hung up and the command did not exit; killing it",
-                  ctx.plan->name.c_str());
       KillAndReapInit(ctx);
       break;
     }
