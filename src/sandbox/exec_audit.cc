@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -102,10 +103,17 @@ std::string ReadLinkAt(int dirfd, const char* path) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
-std::string JoinExe(const std::string& dir, const std::string& path) {
-  if (dir.empty() || dir == "/") return "/" + path;
-  return dir + "/" + path;
+// Drops "." components and repeated slashes (never ".." : that would need the file system).
+std::string CleanDots(const std::string& path) {
+  std::string out;
+  for (const auto& part : Split(path, '/', true)) {
+    if (part.empty() || part == ".") continue;
+    out += "/" + std::string(part);
+  }
+  return out.empty() ? "/" : out;
 }
+
+std::string JoinExe(const std::string& dir, const std::string& path) { return CleanDots(dir + "/" + path); }
 
 bool IdValid(int listener, uint64_t id) { return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; }
 
@@ -217,7 +225,7 @@ bool CollectExec(int pid, int nr, const uint64_t args[6], Captured* out) {
     info.via = "execve";
     if (mem.valid()) ReadString(mem.get(), args[0], 4096, &path);
     argv_addr = args[1];
-    info.exe = path.empty() || path[0] == '/' ? path : JoinExe(info.cwd, path);
+    info.exe = path.empty() ? path : path[0] == '/' ? CleanDots(path) : JoinExe(info.cwd, path);
   } else {
     int dirfd = static_cast<int>(args[0]);
     int flags = static_cast<int>(args[4]);
@@ -234,7 +242,7 @@ bool CollectExec(int pid, int nr, const uint64_t args[6], Captured* out) {
       info.exe = base;
     } else {
       info.via = "execveat";
-      info.exe = path[0] == '/' ? path : JoinExe(base, path);
+      info.exe = path[0] == '/' ? CleanDots(path) : JoinExe(base, path);
     }
   }
   if (mem.valid()) ReadArgv(mem.get(), argv_addr, &info.argv);
@@ -287,11 +295,8 @@ Status ExecAuditor::AcceptListener(int fd) {
   resp_size_ = std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp));
   notif_buf_.assign(notif_size_, 0);
   resp_buf_.assign(resp_size_, 0);
-  int flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    return AuditErrno("fcntl(O_NONBLOCK)", "exec capture listener", errno, "report this");
-  }
   listener_ = std::move(owned);
+  accepted_ = true;
   return OkStatus();
 }
 
@@ -304,14 +309,19 @@ void ExecAuditor::Append(const audit::Event& event, audit::Durability durability
 }
 
 void ExecAuditor::Serve() {
-  // Bounded: at most this many per call, so the loop also gets to its other descriptors.
+  // RECV blocks whatever O_NONBLOCK says: receive only while poll reports one pending, and at most
+  // this many per call, so the loop also gets to its other descriptors.
   for (int round = 0; round < 64 && listener_.valid(); ++round) {
+    if (round > 0) {
+      pollfd p{listener_.get(), POLLIN, 0};
+      if (poll(&p, 1, 0) != 1 || (p.revents & POLLIN) == 0) return;
+    }
     std::fill(notif_buf_.begin(), notif_buf_.end(), 0);
     auto* req = reinterpret_cast<seccomp_notif*>(notif_buf_.data());
     if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
       if (errno == EINTR) continue;
-      // EAGAIN (nothing pending: non-blocking), ENOENT (the caller went away between poll and recv).
-      if (errno != EAGAIN && errno != ENOENT) {
+      // ENOENT: the caller went away between poll and recv.
+      if (errno != ENOENT) {
         CC_LOG_ERROR("sandbox %s: SECCOMP_IOCTL_NOTIF_RECV failed: %s", agent_.c_str(), strerror(errno));
       }
       return;
@@ -413,7 +423,7 @@ void ExecAuditor::RecordStart(int init_pid, int command_ns_pid, const std::vecto
   Append(audit::LifecycleRecord(agent_, "start",
                                 {{"init_pid", static_cast<long long>(init_pid)},
                                  {"command_pid_in_sandbox", static_cast<long long>(command_ns_pid)},
-                                 {"exec_capture", listener_.valid()}}),
+                                 {"exec_capture", accepted_}}),
          audit::Durability::kBatched);
 }
 

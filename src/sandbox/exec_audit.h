@@ -65,6 +65,8 @@ class ExecAuditor {
   Status AcceptListener(int fd);
   int listener() const { return listener_.get(); }
   bool capturing() const { return listener_.valid(); }
+  // The listener arrived (it may be closed again already: every process using the filter is gone).
+  bool accepted() const { return accepted_; }
   // Answers every pending notification (call on POLLIN). Never blocks.
   void Serve();
   // POLLHUP/POLLERR on the listener: no process uses the filter any more.
@@ -104,6 +106,7 @@ class ExecAuditor {
   uint64_t seen_oom_kills_ = 0;
   uint64_t seen_pids_hits_ = 0;
   bool log_failed_reported_ = false;
+  bool accepted_ = false;
 };
 
 // The `check` item: every running sandbox's supervisor holds a seccomp notification listener and

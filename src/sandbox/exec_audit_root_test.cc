@@ -135,7 +135,8 @@ class ExecAuditTest : public ::testing::Test {
 // shell itself), in order, with their argv, pid/ppid, uid and cwd.
 TEST_F(ExecAuditTest, AScriptRunningNProgramsYieldsExactlyThoseNRecords) {
   const std::vector<std::vector<std::string>> programs = {
-      {"true", "one"},           {"false", "two words"}, {"date", "+%s"},     {"uname", "-s"},
+      // None of them a bash builtin (true, false, echo, printf would not be executed).
+      {"ls", "-d", "/"},         {"expr", "two words"},  {"date", "+%s"},     {"uname", "-s"},
       {"id", "-u"},              {"basename", "/a/b"},   {"dirname", "/a/b"}, {"seq", "1", "3"},
       {"wc", "-c", "/dev/null"}, {"cat", "/dev/null"},
   };

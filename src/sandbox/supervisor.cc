@@ -134,7 +134,7 @@ Status AwaitLaunch(ParentCtx& ctx) {
       }
       case channel::Type::kRunning:
         ctx.command_ns_pid = msg->value;
-        if (ctx.plan->exec_capture && (ctx.auditor == nullptr || !ctx.auditor->capturing())) {
+        if (ctx.plan->exec_capture && (ctx.auditor == nullptr || !ctx.auditor->accepted())) {
           KillAndReapInit(ctx);
           return LayerVerifyError(Layer::kAudit, "the command started without exec capture",
                                   "report this: the init did not hand over the capture listener");
