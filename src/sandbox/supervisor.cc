@@ -1,7 +1,7 @@
 // The supervisor's side after clone(): answering the init until the command runs, then waiting.
 //
-// The wait loop polls a set of descriptors (the init's pidfd, a signalfd, the channel). Exec
-// auditing adds the seccomp notification fd to this set and answers SECCOMP_IOCTL_NOTIF_RECV there.
+// The wait loop polls a set of descriptors (the init's pidfd, a signalfd, the channel, and exec
+// capture's seccomp notification listener, answered by exec_audit::ExecAuditor::Serve).
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
