@@ -17,7 +17,7 @@ for tool in hyperfine python3 make gcc; do
 done
 [[ -x $bin ]] || { echo "bench_exec_capture.sh: build $build first (cloudcoop)" >&2; exit 2; }
 
-work=$(mktemp -d /var/tmp/cloudcoop-bench-exec.XXXXXX)
+work=$(mktemp -d /tmp/cloudcoop-bench-exec.XXXXXX)
 chmod 755 "$work"
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
@@ -48,7 +48,7 @@ loop="i=0; while [ \$i -lt $n ]; do /bin/true; i=\$((i+1)); done"
 mk="make -s -C $work/ws/proj clean >/dev/null && make -s -j2 -C $work/ws/proj CC=gcc >/dev/null"
 
 # One run of each, with capture on, to count what it records.
-records() { grep -c '"type":"exec"' "$CLOUDCOOP_STATE_DIR"/audit/seg-*.jsonl 2>/dev/null | awk -F: '{s+=$NF} END {print s+0}'; }
+records() { cat "$CLOUDCOOP_STATE_DIR"/audit/seg-*.jsonl 2>/dev/null | grep -c '"type":"exec"' || true; }
 before=$(records)
 "${sandbox[@]}" --name bench-exec-count -- sh -c "$loop"
 after_loop=$(records)
