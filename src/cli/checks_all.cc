@@ -5,6 +5,7 @@
 #include "core/paths.h"
 #include "node/checks.h"
 #include "sandbox/checks.h"
+#include "sandbox/exec_audit.h"
 
 namespace cloudcoop::cli {
 
@@ -14,6 +15,7 @@ void RegisterAllChecks(policy::CheckRegistry& registry) {
   gcp::RegisterGcpChecks(registry);
   sandbox::RegisterSandboxChecks(registry);
   node::RegisterNodeChecks(registry);
+  sandbox::exec_audit::RegisterExecAuditChecks(registry);
 }
 
 std::string StateDirFromEnv() { return ::cloudcoop::StateDirFromEnv(); }

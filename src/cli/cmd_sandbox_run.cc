@@ -64,6 +64,7 @@ StatusOr<PlanRequest> RequestFromFlags(Invocation& inv) {
   }
   req.env = inv.Values("env");
   req.allow_degraded = inv.Values("allow-degraded");
+  req.exec_capture = !inv.Has("no-exec-capture");
   for (const auto& b : inv.Values("ro-bind")) {
     CC_ASSIGN_OR_RETURN(Bind bind, ParseBind(b, false));
     req.extra_binds.push_back(bind);
@@ -148,6 +149,8 @@ extern const CommandSpec kSandboxRunCommand = {
              "protect .git/hooks, .git/config, .mcp.json, .claude, ... "},
             {"allow-degraded", FlagKind::kRepeated, "LAYER",
              "start even if LAYER (landlock, userns, cgroup) cannot be applied; printed and recorded"},
+            {"no-exec-capture", FlagKind::kBool, "",
+             "do not record the programs the command executes (printed and recorded as degraded)"},
             {"exit-file", FlagKind::kValue, "FILE",
              "write the command's exit (code, signal) to FILE as JSON"},
             {"plan", FlagKind::kBool, "", "print the plan (what would be applied, in order) and exit"},

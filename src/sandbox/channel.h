@@ -1,6 +1,6 @@
 // The supervisor <-> sandbox init protocol: one SOCK_SEQPACKET socketpair, one datagram per
 // message, optionally carrying a file descriptor (SCM_RIGHTS): the network namespace today, the
-// seccomp notification fd once exec auditing lands.
+// exec capture's seccomp notification listener (kAuditFd, exec_audit.h).
 //
 //   supervisor                          sandbox init (pid 1)
 //   clone() ----------------------------> builds the new root (mountns)
@@ -10,6 +10,7 @@
 //                                         enters the userns, switches ids, rlimits, caps, nnp,
 //                                         Landlock, seccomp, starts the command
 //                      <----------------- kDegraded* (layers skipped under --allow-degraded)
+//                      <----------------- kAuditFd (the exec capture listener; execs wait on it)
 //                      <----------------- kRunning (exec succeeded) | kError (layer failed)
 //                      <----------------- kExit (the command's wait status)
 #ifndef CLOUDCOOP_SANDBOX_CHANNEL_H_
@@ -29,6 +30,7 @@ enum class Type : uint8_t {
   kRunning = 5,
   kError = 6,
   kExit = 7,
+  kAuditFd = 8,  // the exec-capture filter's listener fd (exec_audit.h), before the command starts
 };
 
 struct Message {

@@ -33,6 +33,7 @@
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/channel.h"
+#include "sandbox/exec_audit.h"
 #include "sandbox/landlock.h"
 #include "sandbox/launcher_internal.h"
 #include "sandbox/no_new_privs.h"
@@ -185,6 +186,16 @@ Status VerifySeccomp(ChildCtx& c) {
   return seccomp::VerifyInChild();
 }
 
+// Exec capture (exec_audit.h): after the main filter, before the command exists.
+Status ExecFilter(ChildCtx& c) {
+  if (!c.plan->exec_capture) return OkStatus();  // the supervisor records the plan's choice as degraded
+  return exec_audit::LoadFilterInChild(c.channel);
+}
+Status VerifyExecFilter(ChildCtx& c) {
+  if (!c.plan->exec_capture) return OkStatus();
+  return exec_audit::VerifyInChild();
+}
+
 Status NotDumpable(ChildCtx& c) {
   (void)c;
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) {
@@ -270,6 +281,12 @@ const Step kAfterGo[] = {
     {{"seccomp.apply", "init", Layer::kSeccomp, "load the system-call filter"}, Seccomp},
     {{"seccomp.verify", "init", Layer::kSeccomp, "read back: mode 2, ioctl TIOCSTI returns EPERM"},
      VerifySeccomp},
+    {{"audit.exec-filter", "init", Layer::kAudit,
+      "load the exec capture filter (execve, execveat -> user notification; no further listeners) and hand "
+      "its listener to the supervisor"},
+     ExecFilter},
+    {{"audit.exec-verify", "init", Layer::kAudit, "read back: creating another listener fails with EPERM"},
+     VerifyExecFilter},
     {{"pidns.dumpable", "init", Layer::kPidns,
       "make the init non-dumpable (the command cannot trace or read it)"},
      NotDumpable},

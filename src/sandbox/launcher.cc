@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
@@ -52,6 +53,30 @@ Status Validate(ParentCtx& c) {
     }
   }
   return OkStatus();
+}
+
+// The audit log first: a sandbox whose lifecycle and execs cannot be recorded does not start, and
+// nothing else exists yet to be cleaned up.
+Status AuditOpen(ParentCtx& c) {
+  CC_ASSIGN_OR_RETURN(c.auditor, exec_audit::ExecAuditor::Open(*c.plan));
+  if (!c.plan->exec_capture) {
+    // Never silent: printed, kept in the running record (`check` reports it) and in the audit log.
+    std::string text = "audit: exec capture turned off by the plan (--no-exec-capture)";
+    c.result.degraded.push_back(text);
+    if (c.options->on_degraded) c.options->on_degraded(text);
+  }
+  return OkStatus();
+}
+
+Status AuditPlan(ParentCtx& c) {
+  std::vector<std::string> layers;
+  for (const auto& step : Checklist()) {
+    std::string name(LayerName(step.layer));
+    if (c.degraded.count(step.layer) == 0 && std::find(layers.begin(), layers.end(), name) == layers.end()) {
+      layers.push_back(name);
+    }
+  }
+  return c.auditor->RecordPlan(*c.plan, c.lease.uid, c.child, layers);
 }
 
 // An agent's reserved uid (ids::ReserveForOwner) is used when the plan names none.
@@ -214,6 +239,9 @@ Status Go(ParentCtx& c) {
 
 const Step kBeforeClone[] = {
     {{"plan.validate", "supervisor", Layer::kPlan, "validate the plan; root; single-threaded"}, Validate},
+    {{"audit.open", "supervisor", Layer::kAudit,
+      "open the audit log (lifecycle and exec records); no log, no sandbox"},
+     AuditOpen},
     {{"ids.lease", "supervisor", Layer::kIds,
       "lease the sandbox uid (reserved for this name, else the lowest free one) and hold its lock"},
      Lease},
@@ -261,6 +289,8 @@ const Step kAfterClone[] = {
      OutsideIpc},
     {{"utsns.outside", "supervisor", Layer::kUtsns, "read back from /proc: the init's uts namespace is new"},
      OutsideUts},
+    {{"audit.plan", "supervisor", Layer::kAudit, "record the plan (layers, limits, uid, binds) in the audit log"},
+     AuditPlan},
     {{"supervisor.go", "supervisor", Layer::kSupervisor,
       "send go (network and user namespaces, cgroup join files, seccomp program) to the init"},
      Go},
@@ -346,12 +376,17 @@ void WriteExitFile(const ParentCtx& c, bool launched, const Status& error) {
 // Undoes everything, in reverse, whatever happened.
 void Cleanup(ParentCtx& c, bool launched, const Status& error) {
   if (c.child > 0) KillAndReapInit(c);
-  if (c.cgroup != nullptr && launched && (c.options->collect_usage || !c.plan->exit_status_file.empty())) {
+  if (c.cgroup != nullptr && launched &&
+      (c.options->collect_usage || !c.plan->exit_status_file.empty() || c.auditor != nullptr)) {
     auto usage = c.cgroup->ReadUsage();
     if (usage.ok()) {
       c.result.usage = *usage;
       c.result.have_usage = true;
     }
+  }
+  if (c.auditor != nullptr) {
+    c.auditor->RecordEnd(launched, error, c.result.exit_code, c.result.signal,
+                         c.result.have_usage ? &c.result.usage : nullptr);
   }
   if (c.cgroup != nullptr) {
     Status s = c.cgroup->CleanupInParent();
@@ -452,6 +487,7 @@ StatusOr<RunResult> RunSandbox(const SandboxPlan& plan, const RunOptions& option
   int64_t t_launched = NowMicros();
   CC_LOG_DEBUG("sandbox %s: %s", plan.name.c_str(), launched ? "command running" : s.ToString().c_str());
   if (launched) {
+    if (ctx.auditor != nullptr) ctx.auditor->RecordStart(ctx.child, ctx.command_ns_pid, ctx.result.degraded);
     if (options.on_running) options.on_running();
     Supervise(ctx);
   }

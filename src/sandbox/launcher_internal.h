@@ -13,6 +13,7 @@
 
 #include "core/files.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/exec_audit.h"
 #include "sandbox/ids.h"
 #include "sandbox/launcher.h"
 #include "sandbox/mountns.h"
@@ -83,6 +84,8 @@ struct ParentCtx {
   UniqueFd userns;
   std::set<Layer> degraded;
   ChildCtx child_ctx;
+  std::unique_ptr<exec_audit::ExecAuditor> auditor;  // the audit log and exec capture (exec_audit.h)
+  int command_ns_pid = 0;                            // the command's pid inside the sandbox
   // Filled in by the wait loop.
   bool have_command_status = false;
   int command_status = 0;  // wait status of the command, from the init

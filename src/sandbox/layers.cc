@@ -29,6 +29,7 @@ constexpr LayerInfo kLayers[] = {
     {Layer::kSeccomp, "seccomp", false},
     {Layer::kExec, "exec", false},
     {Layer::kSupervisor, "supervisor", false},
+    {Layer::kAudit, "audit", false},
 };
 
 constexpr std::string_view kPrefix = "sandbox layer ";

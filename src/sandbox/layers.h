@@ -34,6 +34,7 @@ enum class Layer {
   kSeccomp,     // the system call filter
   kExec,        // starting the command
   kSupervisor,  // the parent: waiting, signals, cleanup
+  kAudit,       // the audit log and exec capture (exec_audit.h)
 };
 
 std::string_view LayerName(Layer layer);

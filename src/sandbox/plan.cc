@@ -160,6 +160,10 @@ StatusOr<NetMode> ParseNetMode(std::string_view text) {
 
 std::string_view PathKindName(PathKind kind) { return kind == PathKind::kDir ? "dir" : "file"; }
 
+std::string SandboxPlan::AuditDir() const {
+  return audit_dir.empty() ? state_dir + "/audit" : audit_dir;
+}
+
 bool SandboxPlan::MayDegrade(Layer layer) const {
   return std::find(allow_degraded.begin(), allow_degraded.end(), layer) != allow_degraded.end();
 }
@@ -288,6 +292,8 @@ StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest
   if (req.umask.has_value()) plan.umask = *req.umask;
   plan.state_dir = req.state_dir;
   plan.exit_status_file = req.exit_status_file;
+  plan.audit_dir = req.audit_dir;
+  plan.exec_capture = req.exec_capture;
   plan.cgroup_root = req.cgroup_root;
   if (!req.cgroup_parent.empty()) plan.cgroup_parent = req.cgroup_parent;
 

@@ -108,6 +108,12 @@ struct SandboxPlan {
   std::string state_dir;         // running records and uid allocations live here
   std::string exit_status_file;  // optional: the command's exit written here as JSON
 
+  // Audit (exec_audit.h, docs/adr/0017-exec-capture.md): lifecycle records always; every execve and
+  // execveat captured by the supervisor unless exec_capture is false (then recorded as degraded).
+  std::string audit_dir;  // empty: <state_dir>/audit
+  bool exec_capture = true;
+  std::string AuditDir() const;
+
   bool MayDegrade(Layer layer) const;
   // Paths inside the sandbox the command may write (Landlock's write rules).
   std::vector<std::string> WritablePaths() const;
@@ -148,6 +154,8 @@ struct PlanRequest {
   std::optional<uint32_t> uid;
   std::string state_dir;
   std::string exit_status_file;
+  std::string audit_dir;      // empty: <state_dir>/audit
+  bool exec_capture = true;   // false: --no-exec-capture (recorded as a degraded layer)
   std::string cgroup_root;
   std::string cgroup_parent;
 };

@@ -97,6 +97,10 @@ std::string FormatPlanText(const SandboxPlan& plan) {
     os << "ALLOWED TO BE MISSING: " << Join(names, ", ") << " (--allow-degraded; printed and recorded)\n";
   }
   if (!plan.exit_status_file.empty()) os << "  exit file  " << plan.exit_status_file << "\n";
+  os << "  audit      lifecycle records to " << plan.AuditDir() << "; "
+     << (plan.exec_capture ? "every execve/execveat captured by the supervisor (seccomp user notification)"
+                           : "EXEC CAPTURE OFF (--no-exec-capture; recorded as degraded)")
+     << "\n";
   os << "  checklist  (in this order; every step fails closed and is read back)\n";
   int n = 1;
   for (const auto& step : Checklist()) {
@@ -150,6 +154,8 @@ std::string PlanToJson(const SandboxPlan& plan, bool redact) {
   for (Layer l : plan.allow_degraded) j["allow_degraded"].push_back(LayerName(l));
   j["state_dir"] = plan.state_dir;
   j["exit_status_file"] = plan.exit_status_file;
+  j["audit_dir"] = plan.AuditDir();
+  j["exec_capture"] = plan.exec_capture;
   j["writable_paths"] = plan.WritablePaths();
   j["checklist"] = json::array();
   for (const auto& step : Checklist()) {
@@ -232,6 +238,8 @@ StatusOr<SandboxPlan> PlanFromJson(std::string_view text) {
   }
   plan.state_dir = str("state_dir");
   plan.exit_status_file = str("exit_status_file");
+  plan.audit_dir = str("audit_dir");
+  plan.exec_capture = !j.contains("exec_capture") || !j["exec_capture"].is_boolean() || j["exec_capture"].get<bool>();
   return plan;
 }
 

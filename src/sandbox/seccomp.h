@@ -3,10 +3,9 @@
 // clone, whose CLONE_NEWUSER flag is filtered), and death for any other ABI (i386, x32) so the
 // deny list cannot be bypassed through another system-call table. Built with libseccomp (static).
 //
-// Exec auditing (a later issue) adds a second filter that returns SECCOMP_RET_USER_NOTIF for
-// execve/execveat; BuildFilter/ApplyInChild keep the filter construction separate from loading so
-// that filter can be loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER and its fd handed to the
-// supervisor's wait loop (supervisor.cc polls a set of fds).
+// Exec capture (exec_audit.h, ADR 0017) loads a second filter after this one that returns
+// SECCOMP_RET_USER_NOTIF for execve/execveat, with SECCOMP_FILTER_FLAG_NEW_LISTENER; its fd goes to
+// the supervisor's wait loop.
 #ifndef CLOUDCOOP_SANDBOX_SECCOMP_H_
 #define CLOUDCOOP_SANDBOX_SECCOMP_H_
 

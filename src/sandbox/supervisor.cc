@@ -1,9 +1,9 @@
 // The supervisor's side after clone(): answering the init until the command runs, then waiting.
 //
-// The wait loop polls a set of descriptors (the init's pidfd, a signalfd, the channel) and, in
-// network mode egress, the sandbox's DNS relay sockets (the supervisor is single-threaded, so the
-// relay is served from this loop). Exec auditing adds the seccomp notification fd to this set and
-// answers SECCOMP_IOCTL_NOTIF_RECV there.
+// The wait loop polls a set of descriptors (the init's pidfd, a signalfd, the channel, exec capture's
+// seccomp notification listener, answered by exec_audit::ExecAuditor::Serve) and, in network mode
+// egress, the sandbox's DNS relay sockets (the supervisor is single-threaded, so the relay is served
+// from this loop).
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -25,6 +25,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "sandbox/channel.h"
+#include "sandbox/exec_audit.h"
 #include "sandbox/launcher_internal.h"
 #include "sandbox/userns.h"
 
@@ -90,8 +91,24 @@ void KillAndReapInit(ParentCtx& ctx) {
   ReapInit(ctx);
 }
 
+// Until the command runs, its first execs (the init's PATH search included) wait on the supervisor:
+// serve them while waiting for the channel.
+void ServeExecsUntilReadable(ParentCtx& ctx) {
+  while (ctx.auditor != nullptr && ctx.auditor->capturing()) {
+    pollfd fds[2] = {{ctx.channel.get(), POLLIN, 0}, {ctx.auditor->listener(), POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents & POLLIN) ctx.auditor->Serve();
+    if (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) ctx.auditor->ListenerClosed();
+    if (fds[0].revents != 0) return;
+  }
+}
+
 Status AwaitLaunch(ParentCtx& ctx) {
   for (;;) {
+    ServeExecsUntilReadable(ctx);
     auto msg = channel::Recv(ctx.channel.get());
     if (!msg.ok()) {
       // The init died without reporting (killed, or crashed): say how.
@@ -105,7 +122,27 @@ Status AwaitLaunch(ParentCtx& ctx) {
         ctx.result.degraded.push_back(msg->text);
         if (ctx.options->on_degraded) ctx.options->on_degraded(msg->text);
         break;
-      case channel::Type::kRunning: return OkStatus();
+      case channel::Type::kAuditFd: {
+        Status s = msg->fds.size() == 1 && ctx.auditor != nullptr
+                       ? ctx.auditor->AcceptListener(msg->fds[0])
+                       : LayerError(Layer::kAudit, StatusCode::kInternal, "malformed exec capture message",
+                                    "report this");
+        if (msg->fds.size() == 1 && ctx.auditor != nullptr) msg->fds.clear();  // owned by the auditor now
+        if (!s.ok()) {
+          for (int fd : msg->fds) close(fd);
+          KillAndReapInit(ctx);
+          return s;
+        }
+        break;
+      }
+      case channel::Type::kRunning:
+        ctx.command_ns_pid = msg->value;
+        if (ctx.plan->exec_capture && (ctx.auditor == nullptr || !ctx.auditor->accepted())) {
+          KillAndReapInit(ctx);
+          return LayerVerifyError(Layer::kAudit, "the command started without exec capture",
+                                  "report this: the init did not hand over the capture listener");
+        }
+        return OkStatus();
       case channel::Type::kError: ReapInit(ctx); return msg->status;
       default:
         KillAndReapInit(ctx);
@@ -137,20 +174,44 @@ void ReleaseStartupPages() {
   }
 }
 
+// The audit side of the wait loop: batched exec records are synced within a second, and the
+// cgroup's OOM-kill and pids-limit counters are compared every few seconds.
+constexpr int kCounterTickMs = 5000;
+
+int AuditTimeout(ParentCtx& ctx, int timeout) {
+  timeout = ctx.auditor->PollTimeoutMs(timeout);
+  if (ctx.cgroup == nullptr) return timeout;
+  return timeout < 0 ? kCounterTickMs : std::min(timeout, kCounterTickMs);
+}
+
+void AuditTick(ParentCtx& ctx, int64_t* next_counters) {
+  ctx.auditor->MaybeFlush();
+  if (ctx.cgroup == nullptr) return;
+  int64_t now = NowMs();
+  if (now < *next_counters) return;
+  *next_counters = now + kCounterTickMs;
+  auto usage = ctx.cgroup->ReadUsage();
+  if (usage.ok()) ctx.auditor->RecordCounters(*usage);
+}
+
 void Supervise(ParentCtx& ctx) {
   bool channel_open = true;
   bool trimmed = false;
   int64_t hangup_deadline = -1;
   int64_t launched_at = NowMs();
+  int64_t next_counters = 0;
   std::vector<pollfd> fds;
   while (ctx.child > 0) {
-    // A growable list: the first three are ours; the egress DNS relay (if any) appends its sockets,
+    exec_audit::ExecAuditor* audit = ctx.auditor.get();
+    // A growable list: the first four are ours; the egress DNS relay (if any) appends its sockets,
     // which change as queries come and go.
     fds.assign({{ctx.pidfd.get(), POLLIN, 0},
                 {ctx.signal_fd.get(), POLLIN, 0},
-                {channel_open ? ctx.channel.get() : -1, POLLIN, 0}});
+                {channel_open ? ctx.channel.get() : -1, POLLIN, 0},
+                {audit != nullptr && audit->capturing() ? audit->listener() : -1, POLLIN, 0}});
     netns::AddPollFds(ctx.net, &fds);
-    // The earliest of: the idle trim, the hang-up grace period, the relay's next query timeout.
+    // The earliest of: the idle trim, the hang-up grace period, the relay's next query timeout, the
+    // audit log's next flush or counter read.
     int64_t now = NowMs();
     int timeout = netns::PollTimeoutMs(ctx.net);
     auto until = [&](int64_t at) {
@@ -159,7 +220,13 @@ void Supervise(ParentCtx& ctx) {
     };
     if (!trimmed && hangup_deadline < 0) until(launched_at + kIdleBeforeTrimMs);
     if (hangup_deadline >= 0) until(hangup_deadline);
+    if (audit != nullptr) timeout = AuditTimeout(ctx, timeout);
     int n = poll(fds.data(), fds.size(), timeout);
+    if (audit != nullptr && n >= 0) {
+      if (fds[3].revents & POLLIN) audit->Serve();
+      if (fds[3].revents & (POLLHUP | POLLERR)) audit->ListenerClosed();
+      AuditTick(ctx, &next_counters);
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       CC_LOG_ERROR("sandbox %s: poll failed (%s); killing it", ctx.plan->name.c_str(), strerror(errno));

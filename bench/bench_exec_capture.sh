@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Overhead of exec capture (docs/adr/0017-exec-capture.md) on exec-heavy workloads inside a sandbox,
+# capture on vs off, side by side in one hyperfine run (root; use a Release build):
+#   loop   a shell loop running N short programs (/bin/true), default 2,000
+#   make   `make -j2` of a small C project (40 files + link), cleaned before each run
+# Both sandboxes are identical (--net none, the same limits) except --no-exec-capture. Prints the
+# means, the on/off ratios and how many exec records one run of each workload wrote.
+# Usage: bench/bench_exec_capture.sh [BUILD_DIR] [RUNS] [N]
+set -euo pipefail
+build=$(realpath "${1:-build}")
+runs=${2:-10}
+n=${3:-2000}
+bin=$build/src/cloudcoop
+[[ $(id -u) -eq 0 ]] || { echo "bench_exec_capture.sh: needs root" >&2; exit 2; }
+for tool in hyperfine python3 make gcc; do
+  command -v "$tool" >/dev/null || { echo "bench_exec_capture.sh: $tool is missing (scripts/install-deps)" >&2; exit 2; }
+done
+[[ -x $bin ]] || { echo "bench_exec_capture.sh: build $build first (cloudcoop)" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/cloudcoop-bench-exec.XXXXXX)
+chmod 755 "$work"
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+export CLOUDCOOP_STATE_DIR=$work/state
+mkdir -p "$work/ws/proj" && chmod -R 777 "$work/ws"
+
+# The C project: 40 small translation units and a main, built with implicit rules.
+for i in $(seq 1 40); do
+  printf 'int f%d(int x) { int s = 0; for (int i = 0; i < x; ++i) s += i * %d; return s; }\n' "$i" "$i" > "$work/ws/proj/f$i.c"
+done
+{
+  for i in $(seq 1 40); do echo "int f$i(int);"; done
+  echo 'int main(void) { int s = 0;'
+  for i in $(seq 1 40); do echo "  s += f$i($i);"; done
+  echo '  return s == 0; }'
+} > "$work/ws/proj/main.c"
+{
+  echo "OBJS = main.o $(for i in $(seq 1 40); do printf 'f%d.o ' "$i"; done)"
+  echo 'prog: $(OBJS)'
+  printf '\t$(CC) -o $@ $(OBJS)\n'
+  echo 'clean:'
+  printf '\trm -f prog *.o\n'
+} > "$work/ws/proj/Makefile"
+chmod -R 777 "$work/ws/proj"
+
+sandbox=("$bin" sandbox run --net none --cpus 2 --memory 1G --pids 256 --workspace "$work/ws")
+loop="i=0; while [ \$i -lt $n ]; do /bin/true; i=\$((i+1)); done"
+mk="make -s -C $work/ws/proj clean >/dev/null && make -s -j2 -C $work/ws/proj CC=gcc >/dev/null"
+
+# One run of each, with capture on, to count what it records.
+records() { cat "$CLOUDCOOP_STATE_DIR"/audit/seg-*.jsonl 2>/dev/null | grep -c '"type":"exec"' || true; }
+before=$(records)
+"${sandbox[@]}" --name bench-exec-count -- sh -c "$loop"
+after_loop=$(records)
+"${sandbox[@]}" --name bench-exec-count -- sh -c "$mk"
+after_make=$(records)
+echo "exec records per run: loop $((after_loop - before)), make $((after_make - after_loop))"
+
+hyperfine -N -w 2 -r "$runs" --export-json "$work/loop.json" \
+  -n "loop capture on" "${sandbox[*]} --name bench-exec-on -- sh -c '$loop'" \
+  -n "loop capture off" "${sandbox[*]} --name bench-exec-off --no-exec-capture -- sh -c '$loop'"
+hyperfine -N -w 1 -r "$runs" --export-json "$work/make.json" \
+  -n "make capture on" "${sandbox[*]} --name bench-make-on -- sh -c '$mk'" \
+  -n "make capture off" "${sandbox[*]} --name bench-make-off --no-exec-capture -- sh -c '$mk'"
+
+python3 - "$work" "$n" <<'PY'
+import json, sys
+work, n = sys.argv[1], int(sys.argv[2])
+for name in ("loop", "make"):
+    r = json.load(open(f"{work}/{name}.json"))["results"]
+    on, off = r[0], r[1]
+    extra = (on["mean"] - off["mean"])
+    line = (f"{name}: on {on['mean']*1000:.1f} ms (±{on['stddev']*1000:.1f}), off {off['mean']*1000:.1f} ms "
+            f"(±{off['stddev']*1000:.1f}), on/off = {on['mean']/off['mean']:.3f}, "
+            f"median on/off = {on['median']/off['median']:.3f}")
+    if name == "loop":
+        line += f", extra per exec = {extra / n * 1e6:.1f} µs"
+    print(line)
+PY

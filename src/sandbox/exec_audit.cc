@@ -1,0 +1,562 @@
+#include "sandbox/exec_audit.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "policy/rules.h"
+#include "sandbox/channel.h"
+#include "sandbox/control.h"
+#include "sandbox/layers.h"
+#include "sandbox/state.h"
+
+#ifndef SECCOMP_USER_NOTIF_FLAG_CONTINUE
+#define SECCOMP_USER_NOTIF_FLAG_CONTINUE (1UL << 0)
+#endif
+
+namespace cloudcoop::sandbox::exec_audit {
+namespace {
+
+#if defined(__x86_64__)
+constexpr uint32_t kNativeArch = AUDIT_ARCH_X86_64;
+constexpr bool kCheckX32 = true;
+#elif defined(__aarch64__)
+constexpr uint32_t kNativeArch = AUDIT_ARCH_AARCH64;
+constexpr bool kCheckX32 = false;
+#else
+#error "exec capture: add this architecture's AUDIT_ARCH value"
+#endif
+
+// The low 32 bits of a 64-bit argument (little-endian).
+constexpr uint32_t ArgLow(int i) { return static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * i); }
+
+Status AuditErrno(std::string_view call, std::string_view object, int err, std::string fix) {
+  return LayerErrno(Layer::kAudit, call, object, err, std::move(fix));
+}
+
+// Reads a NUL-terminated string of at most `max` bytes at `addr` in the caller's memory, page by
+// page (a read across an unmapped page fails as a whole). *truncated when no NUL came within max.
+bool ReadString(int mem, uint64_t addr, size_t max, std::string* out, bool* truncated = nullptr) {
+  out->clear();
+  if (truncated != nullptr) *truncated = false;
+  if (addr == 0) return false;
+  char buf[4096];
+  while (out->size() < max) {
+    size_t chunk = std::min<size_t>(4096 - addr % 4096, max - out->size());
+    ssize_t n = pread(mem, buf, chunk, static_cast<off_t>(addr));
+    if (n <= 0) return !out->empty();
+    const char* nul = static_cast<const char*>(std::memchr(buf, '\0', static_cast<size_t>(n)));
+    if (nul != nullptr) {
+      out->append(buf, static_cast<size_t>(nul - buf));
+      return true;
+    }
+    out->append(buf, static_cast<size_t>(n));
+    addr += static_cast<uint64_t>(n);
+  }
+  if (truncated != nullptr) *truncated = true;
+  return true;
+}
+
+// argv: the pointer array up to its NULL (counted up to kMaxCount so argc is right), the strings
+// of the first audit::kMaxArgs + 1 (ExecRecord bounds and marks the cut).
+void ReadArgv(int mem, uint64_t addr, std::vector<std::string>* argv) {
+  constexpr size_t kMaxCount = 1 << 17;
+  size_t total = 0;
+  uint64_t ptrs[512];
+  while (addr != 0 && argv->size() < kMaxCount) {
+    size_t room = (4096 - addr % 4096) / sizeof(uint64_t);
+    if (room == 0) room = 1;
+    size_t want = std::min<size_t>(room, std::size(ptrs));
+    ssize_t n = pread(mem, ptrs, want * sizeof(uint64_t), static_cast<off_t>(addr));
+    if (n < static_cast<ssize_t>(sizeof(uint64_t))) return;
+    size_t got = static_cast<size_t>(n) / sizeof(uint64_t);
+    for (size_t i = 0; i < got; ++i) {
+      if (ptrs[i] == 0) return;
+      std::string arg;
+      if (argv->size() <= audit::kMaxArgs && total <= audit::kMaxArgvBytes) {
+        bool cut = false;
+        ReadString(mem, ptrs[i], audit::kMaxArgBytes + 1, &arg, &cut);
+        total += arg.size();
+      }
+      argv->push_back(std::move(arg));
+    }
+    addr += got * sizeof(uint64_t);
+  }
+}
+
+std::string ReadLinkAt(int dirfd, const char* path) {
+  char buf[4096];
+  ssize_t n = readlinkat(dirfd, path, buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// Drops "." components and repeated slashes (never ".." : that would need the file system).
+std::string CleanDots(const std::string& path) {
+  std::string out;
+  for (const auto& part : Split(path, '/', true)) {
+    if (part.empty() || part == ".") continue;
+    out += "/" + std::string(part);
+  }
+  return out.empty() ? "/" : out;
+}
+
+std::string JoinExe(const std::string& dir, const std::string& path) { return CleanDots(dir + "/" + path); }
+
+bool IdValid(int listener, uint64_t id) { return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0; }
+
+bool IsNotifyFd(int fd) {
+  return ReadLinkAt(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd)).c_str()) == "anon_inode:seccomp notify";
+}
+
+}  // namespace
+
+std::vector<sock_filter> BuildNotifyFilter() {
+  const uint32_t kNotify = SECCOMP_RET_USER_NOTIF;
+  const uint32_t kAllow = SECCOMP_RET_ALLOW;
+  const uint32_t kEperm = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
+  const uint32_t kKill = SECCOMP_RET_KILL_PROCESS;
+  std::vector<sock_filter> p;
+  auto stmt = [&](uint16_t code, uint32_t k) { p.push_back(BPF_STMT(code, k)); };
+  auto jump = [&](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { p.push_back(BPF_JUMP(code, k, jt, jf)); };
+  // 0-1: another ABI (i386 numbers, ...) is killed, as the main filter does.
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
+  jump(BPF_JMP | BPF_JEQ | BPF_K, kNativeArch, 1, 0);
+  stmt(BPF_RET | BPF_K, kKill);
+  stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  if (kCheckX32) {
+    jump(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1);  // x32 numbers
+    stmt(BPF_RET | BPF_K, kKill);
+  }
+  jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 1, 0);
+  jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 0, 1);
+  stmt(BPF_RET | BPF_K, kNotify);
+  // seccomp(SECCOMP_SET_MODE_FILTER, flags & NEW_LISTENER, ...): a newer listener filter would get
+  // the exec notifications instead of the supervisor (the newest filter wins between equal actions).
+  jump(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 5);
+  stmt(BPF_LD | BPF_W | BPF_ABS, ArgLow(0));
+  jump(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_SET_MODE_FILTER, 0, 3);
+  stmt(BPF_LD | BPF_W | BPF_ABS, ArgLow(1));
+  jump(BPF_JMP | BPF_JSET | BPF_K, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0, 1);
+  stmt(BPF_RET | BPF_K, kEperm);
+  stmt(BPF_RET | BPF_K, kAllow);
+  return p;
+}
+
+Status LoadFilterInChild(int channel) {
+  std::vector<sock_filter> program = BuildNotifyFilter();
+  sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+  if (fd < 0) {
+    int err = errno;
+    return AuditErrno("seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER)", "exec capture filter",
+                      err,
+                      "boot a kernel of 5.5 or later with CONFIG_SECCOMP_FILTER=y, or start the sandbox with "
+                      "--no-exec-capture (recorded as degraded)");
+  }
+  UniqueFd listener(static_cast<int>(fd));
+  channel::Message m{channel::Type::kAuditFd};
+  m.fds.push_back(listener.get());
+  Status s = channel::Send(channel, m);
+  if (!s.ok()) {
+    return LayerError(Layer::kAudit, StatusCode::kInternal,
+                      "could not hand the exec capture listener to the supervisor: " + s.message(), "report this");
+  }
+  return OkStatus();
+}
+
+Status VerifyInChild() {
+  sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  sock_fprog prog{1, &allow};
+  errno = 0;
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+  if (fd >= 0) {
+    close(static_cast<int>(fd));
+    return LayerVerifyError(Layer::kAudit, "a second notification listener could be created",
+                            "report this: the exec capture filter is not loaded");
+  }
+  if (errno != EPERM) {
+    return LayerVerifyError(Layer::kAudit,
+                            "creating a second listener failed with " + ErrnoName(errno) + ", not EPERM",
+                            "report this: the exec capture filter is not the one denying it");
+  }
+  return OkStatus();
+}
+
+bool CollectExec(int pid, int nr, const uint64_t args[6], Captured* out) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  UniqueFd dir(open(proc.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return false;
+  UniqueFd mem(openat(dir.get(), "mem", O_RDONLY | O_CLOEXEC));
+  audit::ExecInfo& info = out->info;
+  info.pid = pid;
+  {
+    UniqueFd st(openat(dir.get(), "status", O_RDONLY | O_CLOEXEC));
+    char buf[4096];
+    ssize_t n = st.valid() ? read(st.get(), buf, sizeof buf - 1) : -1;
+    if (n <= 0) return false;
+    std::string_view text(buf, static_cast<size_t>(n));
+    for (auto line : Split(text, '\n', true)) {
+      std::string_view l(line);
+      if (StartsWith(l, "PPid:")) {
+        info.ppid = ParseInt64(Trim(l.substr(5))).value_or(0);
+      } else if (StartsWith(l, "Uid:")) {
+        auto f = Split(Trim(l.substr(4)), '\t', true);
+        if (!f.empty()) info.uid = ParseInt64(Trim(f[0])).value_or(-1);
+      }
+    }
+  }
+  info.cwd = ReadLinkAt(dir.get(), "cwd");
+  std::string path;
+  uint64_t argv_addr = 0;
+  if (nr == __NR_execve) {
+    info.via = "execve";
+    if (mem.valid()) ReadString(mem.get(), args[0], 4096, &path);
+    argv_addr = args[1];
+    info.exe = path.empty() ? path : path[0] == '/' ? CleanDots(path) : JoinExe(info.cwd, path);
+  } else {
+    int dirfd = static_cast<int>(args[0]);
+    int flags = static_cast<int>(args[4]);
+    if (mem.valid()) ReadString(mem.get(), args[1], 4096, &path);
+    argv_addr = args[2];
+    std::string base;
+    if (dirfd == AT_FDCWD) {
+      base = info.cwd;
+    } else {
+      base = ReadLinkAt(dir.get(), ("fd/" + std::to_string(dirfd)).c_str());
+    }
+    if (path.empty() && (flags & AT_EMPTY_PATH) != 0) {
+      info.via = "fexecve";
+      info.exe = base;
+    } else {
+      info.via = "execveat";
+      info.exe = path[0] == '/' ? CleanDots(path) : JoinExe(base, path);
+    }
+  }
+  if (mem.valid()) ReadArgv(mem.get(), argv_addr, &info.argv);
+  // Seen from the caller's root: a path that does not exist now makes the exec fail.
+  if (!info.exe.empty() && info.exe[0] == '/') {
+    struct stat sb;
+    std::string rooted = "root" + info.exe;
+    out->missing = fstatat(dir.get(), rooted.c_str(), &sb, 0) != 0 && (errno == ENOENT || errno == ENOTDIR);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ExecAuditor::~ExecAuditor() {
+  if (logger_ != nullptr) (void)logger_->Flush();
+}
+
+StatusOr<std::unique_ptr<ExecAuditor>> ExecAuditor::Open(const SandboxPlan& plan) {
+  std::unique_ptr<ExecAuditor> a(new ExecAuditor(plan.name));
+  audit::LoggerOptions options;
+  options.dir = plan.AuditDir();
+  auto redactor = std::make_shared<audit::Redactor>();
+  for (const auto& [k, v] : plan.env) {
+    if (policy::LooksLikeSecretName(k)) redactor->AddSecret(k, v);
+  }
+  options.redactor = redactor;
+  auto logger = audit::Logger::Open(options);
+  if (!logger.ok()) {
+    return LayerError(Layer::kAudit, logger.status().code(),
+                      "cannot open the audit log " + options.dir + ": " + logger.status().message(),
+                      "make " + options.dir + " a writable directory owned by root (mode 700), or point "
+                          "CLOUDCOOP_STATE_DIR elsewhere; the sandbox does not start without its audit log");
+  }
+  a->logger_ = std::move(*logger);
+  return a;
+}
+
+Status ExecAuditor::AcceptListener(int fd) {
+  UniqueFd owned(fd);
+  if (!IsNotifyFd(fd)) {
+    return LayerVerifyError(Layer::kAudit, "the init sent a descriptor that is not a seccomp notification fd",
+                            "report this");
+  }
+  seccomp_notif_sizes sizes{};
+  if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
+    return AuditErrno("seccomp(SECCOMP_GET_NOTIF_SIZES)", "", errno, "boot a kernel of 5.0 or later");
+  }
+  notif_size_ = std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif));
+  resp_size_ = std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp));
+  notif_buf_.assign(notif_size_, 0);
+  resp_buf_.assign(resp_size_, 0);
+  listener_ = std::move(owned);
+  accepted_ = true;
+  return OkStatus();
+}
+
+void ExecAuditor::Append(const audit::Event& event, audit::Durability durability) {
+  auto s = logger_->Append(event, durability);
+  if (!s.ok() && !log_failed_reported_) {
+    log_failed_reported_ = true;
+    CC_LOG_ERROR("sandbox %s: audit record not written: %s", agent_.c_str(), s.status().ToString().c_str());
+  }
+}
+
+void ExecAuditor::Serve() {
+  // RECV blocks whatever O_NONBLOCK says: receive only while poll reports one pending, and at most
+  // this many per call, so the loop also gets to its other descriptors.
+  for (int round = 0; round < 64 && listener_.valid(); ++round) {
+    if (round > 0) {
+      pollfd p{listener_.get(), POLLIN, 0};
+      if (poll(&p, 1, 0) != 1 || (p.revents & POLLIN) == 0) return;
+    }
+    std::fill(notif_buf_.begin(), notif_buf_.end(), 0);
+    auto* req = reinterpret_cast<seccomp_notif*>(notif_buf_.data());
+    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
+      if (errno == EINTR) continue;
+      // ENOENT: the caller went away between poll and recv.
+      if (errno != ENOENT) {
+        CC_LOG_ERROR("sandbox %s: SECCOMP_IOCTL_NOTIF_RECV failed: %s", agent_.c_str(), strerror(errno));
+      }
+      return;
+    }
+    Captured c;
+    c.info.agent = agent_;
+    uint64_t args[6];
+    for (int i = 0; i < 6; ++i) args[i] = req->data.args[i];
+    bool collected = CollectExec(static_cast<int>(req->pid), req->data.nr, args, &c);
+    // Still the same waiting caller? Otherwise it was killed or interrupted (a restarted call comes
+    // back as a new notification), and the pid may already name another process.
+    bool valid = IdValid(listener_.get(), req->id);
+    bool allow = true;
+    if (collected && valid) {
+      audit::Event e = audit::ExecRecord(c.info);
+      if (c.missing) e.fields["missing"] = true;
+      auto appended = logger_->Append(e, audit::Durability::kBatched);
+      if (appended.ok()) {
+        ++exec_records_;
+      } else {
+        allow = false;  // fail closed: what cannot be recorded does not run
+        ++refused_;
+        if (!log_failed_reported_) {
+          log_failed_reported_ = true;
+          CC_LOG_ERROR("sandbox %s: exec record not written, refusing execs until it can be: %s", agent_.c_str(),
+                       appended.status().ToString().c_str());
+        }
+      }
+    } else if (valid) {
+      allow = false;  // the caller is still there but /proc could not be read: refuse
+      ++refused_;
+    }
+    std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
+    auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
+    resp->id = req->id;
+    if (allow) {
+      resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    } else {
+      resp->error = -EPERM;
+    }
+    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) != 0 && errno != ENOENT) {
+      CC_LOG_ERROR("sandbox %s: SECCOMP_IOCTL_NOTIF_SEND failed: %s", agent_.c_str(), strerror(errno));
+    }
+  }
+}
+
+int ExecAuditor::PollTimeoutMs(int timeout_ms) const {
+  if (logger_ == nullptr || logger_->unsynced() == 0) return timeout_ms;
+  constexpr int kFlushTickMs = 250;
+  return timeout_ms < 0 ? kFlushTickMs : std::min(timeout_ms, kFlushTickMs);
+}
+
+void ExecAuditor::MaybeFlush() {
+  if (logger_ == nullptr || logger_->unsynced() == 0) return;
+  Status s = logger_->MaybeFlush();
+  if (!s.ok()) CC_LOG_ERROR("sandbox %s: audit flush: %s", agent_.c_str(), s.ToString().c_str());
+}
+
+Status ExecAuditor::Flush() { return logger_ == nullptr ? OkStatus() : logger_->Flush(); }
+
+Status ExecAuditor::RecordPlan(const SandboxPlan& plan, uint32_t uid, int init_pid,
+                               const std::vector<std::string>& layers) {
+  std::vector<std::string> degraded_allowed;
+  for (Layer l : plan.allow_degraded) degraded_allowed.emplace_back(LayerName(l));
+  bool cut = false;
+  audit::Fields limits = {{"cpus_milli", static_cast<long long>(plan.cpus * 1000)},
+                          {"memory_bytes", static_cast<unsigned long long>(plan.memory_bytes)},
+                          {"pids", static_cast<long long>(plan.pids)}};
+  std::vector<audit::FieldValue> binds;
+  for (const auto& b : plan.binds) {
+    binds.emplace_back(audit::Fields{{"source", b.source}, {"target", b.target}, {"writable", b.writable}});
+  }
+  audit::Fields f = {{"uid", static_cast<long long>(uid)},
+                     {"init_pid", static_cast<long long>(init_pid)},
+                     {"argv", audit::FieldValue(audit::BoundArgv(plan.argv, &cut))},
+                     {"cwd", plan.cwd},
+                     {"net", std::string(NetModeName(plan.net))},
+                     {"limits", audit::FieldValue(std::move(limits))},
+                     {"binds", audit::FieldValue(std::move(binds))},
+                     {"layers", audit::FieldValue(layers)},
+                     {"allow_degraded", audit::FieldValue(degraded_allowed)},
+                     {"exec_capture", plan.exec_capture}};
+  auto s = logger_->Append(audit::LifecycleRecord(agent_, "plan", std::move(f)), audit::Durability::kBatched);
+  if (!s.ok()) {
+    return LayerError(Layer::kAudit, s.status().code(), "cannot write the plan record: " + s.status().message(),
+                      "check " + logger_->dir() + " (`cloudcoop audit verify`)");
+  }
+  return OkStatus();
+}
+
+void ExecAuditor::RecordStart(int init_pid, int command_ns_pid, const std::vector<std::string>& degraded) {
+  for (const auto& d : degraded) {
+    size_t colon = d.find(": ");
+    std::string layer = colon == std::string::npos ? d : d.substr(0, colon);
+    std::string reason = colon == std::string::npos ? "" : d.substr(colon + 2);
+    Append(audit::LifecycleRecord(agent_, "degraded", {{"layer", layer}, {"reason", reason}}),
+           audit::Durability::kBatched);
+  }
+  Append(audit::LifecycleRecord(agent_, "start",
+                                {{"init_pid", static_cast<long long>(init_pid)},
+                                 {"command_pid_in_sandbox", static_cast<long long>(command_ns_pid)},
+                                 {"exec_capture", accepted_}}),
+         audit::Durability::kBatched);
+}
+
+void ExecAuditor::RecordStartFailed(const Status& error) {
+  Append(audit::LifecycleRecord(agent_, "start-failed", {{"error", error.message()}, {"fix", error.fix()}}),
+         audit::Durability::kSync);
+}
+
+void ExecAuditor::RecordCounters(const cgroup::Usage& usage) {
+  if (usage.oom_kills > seen_oom_kills_) {
+    Append(audit::LifecycleRecord(agent_, "oom-kill",
+                                  {{"oom_kills", static_cast<unsigned long long>(usage.oom_kills)},
+                                   {"new", static_cast<unsigned long long>(usage.oom_kills - seen_oom_kills_)},
+                                   {"memory_limit_bytes", static_cast<unsigned long long>(usage.limits.memory_bytes)}}),
+           audit::Durability::kBatched);
+    seen_oom_kills_ = usage.oom_kills;
+  }
+  if (usage.pids_max_hits > seen_pids_hits_) {
+    Append(audit::LifecycleRecord(agent_, "pids-limit",
+                                  {{"pids_max_hits", static_cast<unsigned long long>(usage.pids_max_hits)},
+                                   {"new", static_cast<unsigned long long>(usage.pids_max_hits - seen_pids_hits_)},
+                                   {"pids_limit", static_cast<long long>(usage.limits.pids)}}),
+           audit::Durability::kBatched);
+    seen_pids_hits_ = usage.pids_max_hits;
+  }
+}
+
+void ExecAuditor::RecordExit(int exit_code, int signal, const cgroup::Usage* usage) {
+  audit::Fields f = {{"exit_code", exit_code},
+                     {"signal", signal},
+                     {"exec_records", static_cast<unsigned long long>(exec_records_)},
+                     {"execs_refused", static_cast<unsigned long long>(refused_)}};
+  if (signal != 0) f["signal_name"] = sigabbrev_np(signal) != nullptr ? sigabbrev_np(signal) : "?";
+  if (usage != nullptr) {
+    RecordCounters(*usage);
+    f["usage"] = audit::Fields{{"cpu_usec", static_cast<unsigned long long>(usage->cpu_usec)},
+                               {"memory_peak_bytes", static_cast<unsigned long long>(usage->memory_peak_bytes)},
+                               {"oom_kills", static_cast<unsigned long long>(usage->oom_kills)},
+                               {"pids_max_hits", static_cast<unsigned long long>(usage->pids_max_hits)},
+                               {"throttled_periods", static_cast<unsigned long long>(usage->throttled_periods)}};
+  }
+  Append(audit::LifecycleRecord(agent_, "exit", std::move(f)), audit::Durability::kSync);
+}
+
+void ExecAuditor::RecordEnd(bool launched, const Status& error, int exit_code, int signal,
+                            const cgroup::Usage* usage) {
+  if (launched) {
+    RecordExit(exit_code, signal, usage);
+  } else if (!error.ok()) {
+    RecordStartFailed(error);
+  }
+  Status s = Flush();
+  if (!s.ok()) CC_LOG_ERROR("sandbox %s: audit flush: %s", agent_.c_str(), s.ToString().c_str());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Whether `pid` holds a seccomp notification listener.
+bool HoldsListener(int pid) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool found = false;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    if (ReadLinkAt(dirfd(d), e->d_name) == "anon_inode:seccomp notify") {
+      found = true;
+      break;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+int SeccompFilters(int pid) {
+  auto status = ReadFile("/proc/" + std::to_string(pid) + "/status");
+  if (!status.ok()) return -1;
+  for (auto line : Split(*status, '\n', true)) {
+    std::string_view l(line);
+    if (StartsWith(l, "Seccomp_filters:")) return static_cast<int>(ParseInt64(Trim(l.substr(16))).value_or(-1));
+  }
+  return -1;
+}
+
+}  // namespace
+
+policy::CheckOutcome CheckExecCaptureActive(const std::string& state_dir) {
+  auto list = ListSandboxes(state_dir);
+  if (!list.ok()) {
+    return policy::Fail("cannot read running sandboxes: " + list.status().message(), list.status().fix());
+  }
+  std::vector<std::string> problems;
+  int checked = 0;
+  for (const auto& s : *list) {
+    if (!s.alive || s.record.phase != "running") continue;
+    ++checked;
+    const std::string& name = s.record.name;
+    auto plan = PlanFromJson(s.record.plan_json);
+    if (!plan.ok()) {
+      problems.push_back(name + ": its recorded plan does not parse (" + plan.status().message() + ")");
+      continue;
+    }
+    if (!plan->exec_capture) {
+      problems.push_back(name + ": exec capture turned off (--no-exec-capture)");
+      continue;
+    }
+    if (!HoldsListener(s.record.supervisor_pid)) {
+      problems.push_back(name + ": its supervisor (pid " + std::to_string(s.record.supervisor_pid) +
+                         ") holds no seccomp notification listener");
+    }
+    // The main filter and the exec capture filter.
+    int filters = SeccompFilters(s.record.init_pid);
+    if (filters < 2) {
+      problems.push_back(name + ": its init (pid " + std::to_string(s.record.init_pid) + ") has " +
+                         std::to_string(filters) + " seccomp filters, not 2");
+    }
+  }
+  if (!problems.empty()) {
+    return policy::Fail("exec capture is not active for every running sandbox: " + Join(problems, "; "),
+                        "restart the affected sandboxes without --no-exec-capture (`cloudcoop sandbox kill NAME`)");
+  }
+  if (checked == 0) return policy::NotApplicable("no running sandboxes under " + state_dir);
+  return policy::Pass(std::to_string(checked) +
+                      " running sandbox(es): each supervisor holds its exec capture listener and each init "
+                      "carries the capture filter");
+}
+
+void RegisterExecAuditChecks(policy::CheckRegistry& registry) {
+  registry.Add({"audit.exec_capture", "exec capture active for every running agent", "audit", "",
+                policy::Severity::kHigh,
+                [](const policy::CheckContext& ctx) { return CheckExecCaptureActive(ctx.state_dir); }});
+}
+
+}  // namespace cloudcoop::sandbox::exec_audit

@@ -1,0 +1,119 @@
+// Exec capture and the sandbox's audit records (docs/adr/0017-exec-capture.md).
+//
+// Capture is done from outside the agent: the sandbox init loads a second seccomp filter that
+// returns SECCOMP_RET_USER_NOTIF for execve and execveat (and EPERM for any later attempt to create
+// another notification listener, which could otherwise take the notifications away), with
+// SECCOMP_FILTER_FLAG_NEW_LISTENER, and hands the listener fd to the supervisor over the channel
+// before it starts the command: the command's own first exec is captured too. The supervisor
+// answers each notification in its poll loop: it reads pid, ppid, uid, the path and argv (bounded)
+// from the caller's memory and cwd from /proc, checks with SECCOMP_IOCTL_NOTIF_ID_VALID that the
+// caller is still the one waiting, appends an exec record (batched durability) and only then lets
+// the system call continue. An exec that cannot be recorded is refused (EPERM): fail closed.
+//
+// The supervisor also writes the sandbox's lifecycle records: the plan (layers, limits, degraded),
+// start, exit (code, signal, cgroup usage), OOM kills and pids-limit hits (from the cgroup's
+// counters), and a failed start.
+//
+// Phases: ExecAuditor::Open (supervisor, before anything else is created: a log that cannot be
+// opened stops the start), LoadFilterInChild / VerifyInChild (init, after the main seccomp filter),
+// ExecAuditor::AcceptListener (supervisor, on the channel's kAuditFd), Serve (poll loop).
+#ifndef CLOUDCOOP_SANDBOX_EXEC_AUDIT_H_
+#define CLOUDCOOP_SANDBOX_EXEC_AUDIT_H_
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit/events.h"
+#include "audit/logger.h"
+#include "core/files.h"
+#include "core/status.h"
+#include "policy/checks.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/plan.h"
+
+namespace cloudcoop::sandbox::exec_audit {
+
+// The notification filter (a few BPF instructions, built without libseccomp).
+std::vector<sock_filter> BuildNotifyFilter();
+
+// Init side: loads the filter with a new listener, sends the listener to the supervisor (channel
+// message kAuditFd) and closes the init's copy. no_new_privs must be set.
+Status LoadFilterInChild(int channel);
+// Read-back: creating another listener now fails with EPERM (only the audit filter denies that).
+Status VerifyInChild();
+
+// What one notification became (for tests and the bench).
+struct Captured {
+  audit::ExecInfo info;
+  bool missing = false;  // the path did not exist when the call was made (the exec will fail)
+};
+// Reads a stopped caller's exec from /proc (pid as seen by this process). `args` are the system
+// call's arguments, `nr` its number. Returns false when the caller went away meanwhile.
+bool CollectExec(int pid, int nr, const uint64_t args[6], Captured* out);
+
+class ExecAuditor {
+ public:
+  // Opens the audit log (creating <dir> 0700 if needed). An error stops the sandbox start.
+  static StatusOr<std::unique_ptr<ExecAuditor>> Open(const SandboxPlan& plan);
+  ~ExecAuditor();
+
+  // The listener fd from the init: checked to be a seccomp notification fd.
+  Status AcceptListener(int fd);
+  int listener() const { return listener_.get(); }
+  bool capturing() const { return listener_.valid(); }
+  // The listener arrived (it may be closed again already: every process using the filter is gone).
+  bool accepted() const { return accepted_; }
+  // Answers every pending notification (call on POLLIN). Never blocks.
+  void Serve();
+  // POLLHUP/POLLERR on the listener: no process uses the filter any more.
+  void ListenerClosed() { listener_.Reset(); }
+  // The poll loop's timeout, shortened while batched records wait to be synced.
+  int PollTimeoutMs(int timeout_ms) const;
+  void MaybeFlush();
+  Status Flush();
+
+  // Lifecycle records. Batched except the exit, which is synced.
+  Status RecordPlan(const SandboxPlan& plan, uint32_t uid, int init_pid, const std::vector<std::string>& layers);
+  void RecordStart(int init_pid, int command_ns_pid, const std::vector<std::string>& degraded);
+  void RecordStartFailed(const Status& error);
+  void RecordExit(int exit_code, int signal, const cgroup::Usage* usage);
+  // At cleanup: the exit of a launched sandbox, else the start failure (when `error` is set).
+  void RecordEnd(bool launched, const Status& error, int exit_code, int signal, const cgroup::Usage* usage);
+  // Compares the cgroup's OOM-kill and pids-limit counters with the last values seen and records
+  // increases (called on the poll loop's counter tick and at exit).
+  void RecordCounters(const cgroup::Usage& usage);
+
+  uint64_t exec_records() const { return exec_records_; }
+  uint64_t refused() const { return refused_; }
+
+ private:
+  explicit ExecAuditor(std::string agent) : agent_(std::move(agent)) {}
+  void Append(const audit::Event& event, audit::Durability durability);
+
+  std::string agent_;
+  std::unique_ptr<audit::Logger> logger_;
+  UniqueFd listener_;
+  size_t notif_size_ = 0;
+  size_t resp_size_ = 0;
+  std::vector<char> notif_buf_;
+  std::vector<char> resp_buf_;
+  uint64_t exec_records_ = 0;
+  uint64_t refused_ = 0;
+  uint64_t seen_oom_kills_ = 0;
+  uint64_t seen_pids_hits_ = 0;
+  bool log_failed_reported_ = false;
+  bool accepted_ = false;
+};
+
+// The `check` item: every running sandbox's supervisor holds a seccomp notification listener and
+// its init carries the audit filter (or the sandbox runs with exec capture turned off: a failure).
+policy::CheckOutcome CheckExecCaptureActive(const std::string& state_dir);
+void RegisterExecAuditChecks(policy::CheckRegistry& registry);
+
+}  // namespace cloudcoop::sandbox::exec_audit
+
+#endif  // CLOUDCOOP_SANDBOX_EXEC_AUDIT_H_
