@@ -26,6 +26,10 @@ std::string SelfBinary() {
 }
 
 StatusOr<LocalHost> OpenLocalHost(Invocation& inv, bool create) {
+  return OpenLocalHost(AuditTargetFor(inv), create);
+}
+
+StatusOr<LocalHost> OpenLocalHost(const audit::AuditTarget& audit, bool create) {
   std::string root = node::StateDirFromEnvironment();
   node::StateLayout layout(root);
   if (create) {
@@ -35,7 +39,7 @@ StatusOr<LocalHost> OpenLocalHost(Invocation& inv, bool create) {
   }
   LocalHost h;
   h.tmux = std::make_unique<node::RealTmuxClient>(layout.tmux_socket(), DefaultProcessRunner());
-  h.log = std::make_unique<node::AuditControlLog>(AuditTargetFor(inv));
+  h.log = std::make_unique<node::AuditControlLog>(audit);
   node::HostOptions options;
   options.supervisor_binary = SelfBinary();
   h.host = std::make_unique<node::AgentHost>(layout, *h.tmux, DefaultProcessRunner(), DefaultClock(),

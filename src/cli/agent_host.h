@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "audit/control.h"
 #include "core/status.h"
 #include "node/service.h"
 
@@ -25,6 +26,8 @@ struct LocalHost {
 // only read, and a missing one simply has no agents. Control actions are recorded in the audit
 // log configured for `inv`.
 StatusOr<LocalHost> OpenLocalHost(Invocation& inv, bool create);
+// The same with the audit log given (for callers off the command's thread, e.g. the dashboard).
+StatusOr<LocalHost> OpenLocalHost(const audit::AuditTarget& audit, bool create);
 
 // Runs `act` between the audit log's start and end records of the command (agent `agent`). The
 // start is written first and a command whose start cannot be recorded does not act (fail closed),

@@ -9,6 +9,7 @@
 #include "cli/audit_action.h"
 #include "cli/command.h"
 #include "cli/dashboard_audited.h"
+#include "cli/dashboard_source.h"
 #include "cli/dashboard_vm.h"
 #include "config/loader.h"
 #include "tui/dashboard.h"
@@ -51,9 +52,11 @@ StatusOr<std::unique_ptr<tui::HostSource>> OpenSource(Invocation& inv) {
     CC_ASSIGN_OR_RETURN(auto fake, tui::FakeHostSource::FromFixture(fixture, DefaultClock()));
     return std::unique_ptr<tui::HostSource>(std::move(fake));
   }
-  (void)inv;
-  return UnimplementedError("the dashboard has no agent host to show on this build")
-      .WithFix("build a cloudcoop that includes the agent host (src/node)");
+  // The local agent host (provider gcp: the VM's agents come with the remote node client; until
+  // then the header shows the VM and the table this machine's agents).
+  auto config = inv.Config();
+  if (!config.ok()) return config.status();
+  return NewLocalDashboardSource((*config)->settings(), AuditTargetFor(inv));
 }
 
 // How often the header's VM facts are read from GCP.

@@ -3,9 +3,9 @@
 // Every test ends with `cloudcoop panic` on its state directory, which stops its agents and its
 // tmux server even when the test failed. Needs root, like the agent host's own tests.
 //
-// Until the per-agent sandbox is in the build, agents start in the explicit unsandboxed mode
-// (`--unsandboxed` for the CLI, the form's sandbox switch for the dashboard): kUnsandboxed below is
-// the one place to change when it lands.
+// Agents run in their real sandboxes with network mode none (egress needs `sandbox prepare-host`,
+// which a test does not do to the machine). kUnsandboxed switches every test to the explicit
+// unsandboxed mode (`--unsandboxed` for the CLI, the form's sandbox switch for the dashboard).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,7 +25,7 @@ using ::cloudcoop::testing::RunBinary;
 using ::cloudcoop::testing::TempDir;
 using nlohmann::json;
 
-constexpr bool kUnsandboxed = true;
+constexpr bool kUnsandboxed = false;
 
 bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -40,7 +40,8 @@ class DashboardHostTest : public ::testing::Test {
             {"CLOUDCOOP_AGENT_UID_BASE", std::to_string(base_)},
             {"CLOUDCOOP_AGENT_UID_COUNT", "1000"},
             {"HOME", tmp_.path()},
-            {"XDG_CONFIG_HOME", tmp_.Sub("xdg")}};
+            {"XDG_CONFIG_HOME", tmp_.Sub("xdg")},
+            {"CLOUDCOOP_AGENTS_NETWORK", "none"}};
   }
   void TearDown() override {
     pane_.reset();
