@@ -124,6 +124,7 @@ StatusOr<LaunchResult> NamespaceSandbox::Run(const LaunchRequest& request,
   AgentSettings defaults;  // every value the plan needs is set above
   auto plan = sandbox::BuildPlan(defaults, req, sandbox::HostLayout::Read());
   if (!plan.ok()) return plan.status();
+  plan->audit_agent = r.name;  // `cloudcoop audit --agent NAME` finds what the agent ran
   // The environment is exactly the agent's (supervisor.h), with its home as the sandbox shows it.
   plan->env.clear();
   for (const auto& [k, v] : request.env) plan->env.emplace_back(k, k == "HOME" ? plan->home : v);

@@ -294,6 +294,11 @@ TEST_F(AgentsTest, AddListSendPeekKillRestartRm) {
   }
   EXPECT_NE(log.out.find("\"event\":\"start\""), std::string::npos);
   EXPECT_NE(log.out.find("\"event\":\"exit\""), std::string::npos);
+  // Every program the agent ran, captured by its sandbox's supervisor, under the agent's name.
+  auto execs = Cc({"audit", "--json", "--agent", "alpha", "--type", "exec"});
+  ASSERT_EQ(execs.rc, 0) << execs.err;
+  EXPECT_NE(execs.out.find("\"argv\":[\"id\",\"-u\"]"), std::string::npos) << execs.out;
+  EXPECT_NE(execs.out.find("\"argv\":[\"sleep\",\"1000\"]"), std::string::npos) << execs.out;
   EXPECT_EQ(Cc({"audit", "verify"}).rc, 0);
 }
 

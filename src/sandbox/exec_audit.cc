@@ -262,7 +262,7 @@ ExecAuditor::~ExecAuditor() {
 }
 
 StatusOr<std::unique_ptr<ExecAuditor>> ExecAuditor::Open(const SandboxPlan& plan) {
-  std::unique_ptr<ExecAuditor> a(new ExecAuditor(plan.name));
+  std::unique_ptr<ExecAuditor> a(new ExecAuditor(plan.audit_agent.empty() ? plan.name : plan.audit_agent));
   audit::LoggerOptions options;
   options.dir = plan.AuditDir();
   auto redactor = std::make_shared<audit::Redactor>();

@@ -112,6 +112,7 @@ struct SandboxPlan {
   // execveat captured by the supervisor unless exec_capture is false (then recorded as degraded).
   std::string audit_dir;  // empty: <state_dir>/audit
   bool exec_capture = true;
+  std::string audit_agent;  // the agent the records name; empty: the sandbox's name
   std::string AuditDir() const;
 
   bool MayDegrade(Layer layer) const;
