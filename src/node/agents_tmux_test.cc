@@ -113,7 +113,8 @@ class AgentsTest : public ::testing::Test {
   std::string Peek(const std::string& name, int lines = 200) {
     return Cc({"agent", "peek", name, "-n", std::to_string(lines)}).out;
   }
-  // Polls the pane (bounded: 20 s) until `needle` shows up.
+  // Polls the pane (bounded: 20 s) until `needle` shows up. The typed command line shows too: wait
+  // for a command's output as "\nTEXT" (a line that starts with it), never for bare text it echoes.
   bool WaitFor(const std::string& name, const std::string& needle) {
     for (int i = 0; i < 400; ++i) {
       if (Peek(name).find(needle) != std::string::npos) return true;
@@ -232,7 +233,7 @@ TEST_F(AgentsTest, AddListSendPeekKillRestartRm) {
   EXPECT_NE(screen.find("\n" + ws + "\n"), std::string::npos) << screen;
   // The last output line in the table.
   Send("alpha", "echo the-last-line");
-  ASSERT_TRUE(WaitFor("alpha", "the-last-line"));
+  ASSERT_TRUE(WaitFor("alpha", "\nthe-last-line"));
   usleep(200000);
   auto table = Cc({"agent", "list"});
   EXPECT_NE(table.out.find("alpha"), std::string::npos);
@@ -240,7 +241,7 @@ TEST_F(AgentsTest, AddListSendPeekKillRestartRm) {
 
   // Kill: SIGTERM, then everything (a shell ignores SIGTERM, a background job too).
   Send("alpha", "sleep 1000 & (trap '' TERM; setsid sleep 999 &) ; echo started-bg");
-  ASSERT_TRUE(WaitFor("alpha", "started-bg"));
+  ASSERT_TRUE(WaitFor("alpha", "\nstarted-bg"));
   EXPECT_GE(Procs(uid).size(), 3u);
   auto kill = Cc({"agent", "kill", "alpha", "--grace", "0.5", "--json"});
   ASSERT_EQ(kill.rc, 0) << kill.err;
@@ -356,7 +357,7 @@ TEST_F(AgentsTest, AgentsCannotReadOrSignalEachOther) {
   EXPECT_FALSE(PathExists(right_ws + "/planted.txt"));
   // The agent's own files are readable by the operator's group and nobody else.
   Send("left", "echo mine > own.txt && mkdir sub && echo deep > sub/f && echo made-files");
-  ASSERT_TRUE(WaitFor("left", "made-files"));
+  ASSERT_TRUE(WaitFor("left", "\nmade-files"));
   std::string left_ws = Agent("left")["workspace"];
   struct stat st;
   ASSERT_EQ(stat((left_ws + "/own.txt").c_str(), &st), 0);
@@ -479,7 +480,7 @@ TEST_F(AgentsTest, KillLeavesNoProcess) {
   Send("sticky",
        "trap '' TERM HUP; (setsid bash -c 'trap \"\" TERM HUP; exec -a innocent sleep 1000' &); "
        "(bash -c 'sleep 998 & disown' &); nohup sleep 997 >/dev/null 2>&1 & echo escaped");
-  ASSERT_TRUE(WaitFor("sticky", "escaped"));
+  ASSERT_TRUE(WaitFor("sticky", "\nescaped"));
   usleep(200000);
   EXPECT_GE(Procs(uid).size(), 4u);
   auto r = Cc({"agent", "kill", "sticky", "--grace", "0.2"});
@@ -509,7 +510,7 @@ TEST_F(AgentsTest, PanicWithTwentyAgentsLeavesNoneAndLocksOut) {
     AddOk(n);
     Send(n, "sleep 1000 & sleep 1001 & echo bg-" + n);
   }
-  ASSERT_TRUE(WaitFor("p19", "bg-p19"));
+  ASSERT_TRUE(WaitFor("p19", "\nbg-p19"));
   EXPECT_GE(ScanProcesses(InRange()).size(), 40u);
   std::string socket = state_ + "/run/tmux.sock";
   EXPECT_TRUE(PathExists(socket));
@@ -728,7 +729,7 @@ TEST_F(AgentsTest, ExistingWorkspaceIsHandedOverAndGivenBackExactlyOnFailure) {
   AddOk("borrower", {"--workspace", dir + "/"});
   EXPECT_EQ(Agent("borrower")["workspace"], dir);
   Send("borrower", "cat src/a.txt && echo new > src/b.txt && echo wrote-b");
-  ASSERT_TRUE(WaitFor("borrower", "wrote-b"));
+  ASSERT_TRUE(WaitFor("borrower", "\nwrote-b"));
   struct stat st;
   ASSERT_EQ(stat((dir + "/src/b.txt").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, Uid("borrower"));
@@ -1024,7 +1025,7 @@ TEST_F(AgentsTest, RepoCloneBranchHandoffAndProtectedPaths) {
   // The agent works on its branch...
   Send("coder", "git status --short --branch | head -1 && echo 'int add(int a,int b){return a+b;}' > add.c && "
                 "git add add.c && git commit -q -m 'add add()' && echo committed-ok");
-  ASSERT_TRUE(WaitFor("coder", "committed-ok")) << Peek("coder");
+  ASSERT_TRUE(WaitFor("coder", "\ncommitted-ok")) << Peek("coder");
   EXPECT_NE(Peek("coder").find("## cloudcoop/coder"), std::string::npos);
   // ...and cannot touch what the operator's side trusts.
   std::string probe = InstallProbe("coder");
@@ -1040,7 +1041,7 @@ TEST_F(AgentsTest, RepoCloneBranchHandoffAndProtectedPaths) {
   std::string r5 = Probe("coder", probe, "link", "config-hardlink", {ws + "/.git/config", ws + "/config-link"});
   EXPECT_TRUE(denied(r5) || r5 == "EXDEV") << r5;
   Send("coder", "git config core.hooksPath /tmp/evil; echo config-rc=$?");
-  ASSERT_TRUE(WaitFor("coder", "config-rc="));
+  ASSERT_TRUE(WaitFor("coder", "\nconfig-rc="));
   EXPECT_EQ(Peek("coder").find("config-rc=0"), std::string::npos);
   auto after = SnapshotRepoControlFiles(ws);
   ASSERT_TRUE(after.ok());
@@ -1062,7 +1063,7 @@ TEST_F(AgentsTest, RepoCloneBranchHandoffAndProtectedPaths) {
 
   // When the agent ends (here: killed), its supervisor hands the branch over by itself.
   Send("coder", "echo two > two.txt && git add two.txt && git commit -q -m second && echo second-ok");
-  ASSERT_TRUE(WaitFor("coder", "second-ok"));
+  ASSERT_TRUE(WaitFor("coder", "\nsecond-ok"));
   ASSERT_EQ(Cc({"agent", "kill", "coder", "--grace", "0"}).rc, 0);
   ASSERT_TRUE(WaitFor("coder", "its branch is in " + repo + " as cloudcoop/coder")) << Peek("coder");
   EXPECT_EQ(std::string(Trim(git({"log", "-1", "--format=%s", "cloudcoop/coder"}).out)), "second");
