@@ -159,6 +159,12 @@ Status NamespaceSandbox::Freeze(const AgentRecord& record) {
   return sandbox::FreezeSandbox(info->record, true);
 }
 
+Status NamespaceSandbox::Thaw(const AgentRecord& record) {
+  CC_ASSIGN_OR_RETURN(auto info, Find(record));
+  if (!info.has_value()) return OkStatus();
+  return sandbox::FreezeSandbox(info->record, false);
+}
+
 Status NamespaceSandbox::Kill(const AgentRecord& record) {
   CC_ASSIGN_OR_RETURN(auto info, Find(record));
   if (!info.has_value()) return OkStatus();

@@ -60,6 +60,7 @@ class AgentSandbox {
                                      const std::function<void()>& on_running) = 0;
   virtual std::optional<ResourceUsage> Usage(const AgentRecord& record) = 0;
   virtual Status Freeze(const AgentRecord& record) = 0;
+  virtual Status Thaw(const AgentRecord& record) = 0;
   virtual Status Kill(const AgentRecord& record) = 0;  // kill all in the cgroup, verify it is empty
   virtual Status Cleanup(const AgentRecord& record) = 0;
 };
@@ -69,6 +70,7 @@ class UnavailableSandbox : public AgentSandbox {
   StatusOr<LaunchResult> Run(const LaunchRequest& request, const std::function<void()>& on_running) override;
   std::optional<ResourceUsage> Usage(const AgentRecord&) override { return std::nullopt; }
   Status Freeze(const AgentRecord&) override { return OkStatus(); }
+  Status Thaw(const AgentRecord&) override { return OkStatus(); }
   Status Kill(const AgentRecord&) override { return OkStatus(); }
   Status Cleanup(const AgentRecord&) override { return OkStatus(); }
 };
@@ -81,6 +83,7 @@ class NamespaceSandbox : public AgentSandbox {
   StatusOr<LaunchResult> Run(const LaunchRequest& request, const std::function<void()>& on_running) override;
   std::optional<ResourceUsage> Usage(const AgentRecord& record) override;
   Status Freeze(const AgentRecord& record) override;
+  Status Thaw(const AgentRecord& record) override;
   Status Kill(const AgentRecord& record) override;
   // Waits for the agent's supervisor to be gone, collects what a killed supervisor left (cgroup,
   // record) and releases the agent's uid reservation.

@@ -141,13 +141,14 @@ void FreezeAll(const std::function<bool(uint32_t uid)>& match, Duration deadline
                const std::string& proc) {
   auto end = std::chrono::steady_clock::now() + deadline;
   std::set<pid_t> stopped;
-  // Stop everything; repeat until a scan finds nothing that is not stopped yet (a stopped process
-  // cannot fork, so this converges).
+  // Stop everything; repeat until a scan finds nothing new and nothing running that was sent
+  // SIGSTOP (a stopped process cannot fork, so this converges). A process in a frozen cgroup never
+  // shows 'T' (the freezer holds it before it can stop): it counts as stopped unless it runs.
   for (int round = 0; round < 1000; ++round) {
     ++report->rounds;
     bool fresh = false;
     for (const auto& p : ScanProcesses(match, proc)) {
-      if (stopped.count(p.pid) && (p.state == 'T' || p.state == 't')) continue;
+      if (stopped.count(p.pid) && p.state != 'R') continue;
       if (kill(p.pid, SIGSTOP) == 0) {
         if (stopped.insert(p.pid).second) ++report->frozen;
         fresh = true;

@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
+#include <atomic>
 #include <cerrno>
+#include <cstring>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "core/files.h"
@@ -618,6 +621,30 @@ StatusOr<HandoffResult> AgentHost::Handoff(const std::string& name) {
   return HandoffBranch(runner_, layout_, rec);
 }
 
+namespace {
+
+// Runs fn(i) for i in [0, n) on up to 8 threads: each agent's cgroup is frozen or killed on its own
+// (a freeze waits for the kernel to report FROZEN), so a panic with 100 agents must not wait for
+// them one after another.
+void ForEachInParallel(size_t n, const std::function<void(size_t)>& fn) {
+  size_t workers = std::min<size_t>(n, 8);
+  if (workers <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> threads;
+  threads.reserve(workers);
+  for (size_t w = 0; w < workers; ++w) {
+    threads.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
+
 StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   auto t0 = std::chrono::steady_clock::now();
   PanicReport report;
@@ -630,7 +657,7 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   timer.Step("lock-out and records");
   // 2. Freeze every agent (cgroup freezer, and SIGSTOP to every process in this host's uid range,
   //    registered or not) so nothing can fork away.
-  for (const auto& r : records) (void)sandbox_.Freeze(r);
+  ForEachInParallel(records.size(), [&](size_t i) { (void)sandbox_.Freeze(records[i]); });
   StopReport stop;
   FreezeAll(registry_.uids().Matcher(), std::chrono::seconds(3), &stop);
   timer.Step("freeze");
@@ -654,10 +681,22 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   }
   timer.Step("tmux list and capture");
   // 4. Kill: the cgroups, then every process in the uid range until none is left.
-  for (const auto& r : records) {
-    Status k = sandbox_.Kill(r);
-    if (!k.ok()) report.notes.push_back(r.name + ": " + k.message());
-  }
+  // Every process of the host's agent uids gets SIGKILL while frozen, then each cgroup is thawed
+  // once so the kills land (one freezer write per agent; re-freezing each group to kill it would
+  // cost a freeze per agent, and the kernel serialises freezer writes). The per-agent kill then
+  // only verifies (and kills what an agent started meanwhile).
+  SignalAll(registry_.uids().Matcher(), SIGKILL);
+  ForEachInParallel(records.size(), [&](size_t i) { (void)sandbox_.Thaw(records[i]); });
+  timer.Step("kill and thaw");
+  std::mutex notes_mu;
+  ForEachInParallel(records.size(), [&](size_t i) {
+    Status k = sandbox_.Kill(records[i]);
+    if (!k.ok()) {
+      std::lock_guard<std::mutex> hold(notes_mu);
+      report.notes.push_back(records[i].name + ": " + k.message());
+    }
+  });
+  timer.Step("kill the cgroups");
   KillAll(registry_.uids().Matcher(), std::chrono::seconds(3), &stop);
   report.frozen += stop.frozen;
   report.killed += stop.killed;

@@ -167,9 +167,11 @@ class V1 : public Cgroup {
     std::string state = JoinPath(Dir("freezer"), "freezer.state");
     CC_RETURN_IF_ERROR(fs_.Write(state, frozen ? "FROZEN" : "THAWED"));
     std::string want = frozen ? "FROZEN" : "THAWED";
+    // A group removed meanwhile (its supervisor cleans up once the sandbox is gone) has no
+    // members left to freeze or thaw: done, rather than polling a missing file for a second.
     bool ok = PollUntil(1000, [&] {
       auto now = fs_.Read(state);
-      return now.ok() && Trim(*now) == want;
+      return (now.ok() && Trim(*now) == want) || !fs_.Exists(state);
     });
     if (!ok) {
       return LayerVerifyError(Layer::kCgroup, state + " did not become " + want + " within 1 s",
@@ -179,12 +181,14 @@ class V1 : public Cgroup {
   }
 
   // Freeze (so nothing forks while we kill), SIGKILL every member, thaw (so the kills land),
-  // repeat until empty.
+  // then SIGKILL whatever is still listed until the group is empty. Only the first round freezes:
+  // a group whose members are already dying can take long to report FROZEN, and a process with
+  // SIGKILL pending cannot fork anything that outlives it unseen (its children are listed too).
   Status KillAll() override {
     CC_ASSIGN_OR_RETURN(std::vector<pid_t> first, Procs());
     if (first.empty()) return OkStatus();  // the usual case: the pid namespace took everything down
     for (int round = 0; round < 200; ++round) {
-      Status frozen = Freeze(true);
+      Status frozen = round == 0 ? Freeze(true) : FailedPreconditionError("not frozen after round 0");
       CC_ASSIGN_OR_RETURN(std::vector<pid_t> pids, Procs());
       for (pid_t p : pids) kill(p, SIGKILL);
       if (frozen.ok()) {

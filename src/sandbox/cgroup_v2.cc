@@ -136,7 +136,7 @@ class V2 : public Cgroup {
     CC_RETURN_IF_ERROR(fs_.Write(File("cgroup.freeze"), frozen ? "1" : "0"));
     bool ok = PollUntil(1000, [&] {
       auto events = fs_.Read(File("cgroup.events"));
-      if (!events.ok()) return false;
+      if (!events.ok()) return !fs_.Exists(File("cgroup.events"));  // removed meanwhile: no members
       auto v = ParseKeyedValue(*events, "frozen");
       return v.ok() && *v == (frozen ? 1u : 0u);
     });

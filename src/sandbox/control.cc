@@ -1,6 +1,7 @@
 #include "sandbox/control.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -51,12 +52,37 @@ StatusOr<std::vector<SandboxInfo>> ListSandboxes(const std::string& state_dir) {
 }
 
 StatusOr<SandboxInfo> FindSandbox(const std::string& state_dir, const std::string& name) {
-  CC_ASSIGN_OR_RETURN(std::vector<SandboxInfo> all, ListSandboxes(state_dir));
-  for (auto& s : all) {
-    if (s.record.name == name) return std::move(s);
+  // One record, not a listing of all (the agent host asks once per agent: with 100 agents, a
+  // listing each time made `agent list` and `panic` quadratic).
+  std::string path = state::RecordPath(state_dir, name);
+  if (name.empty() || name.find('/') != std::string::npos || !PathExists(path)) {
+    return NotFoundError("no sandbox named \"" + name + "\" is recorded under " + state_dir)
+        .WithFix("run `cloudcoop sandbox list` to see the running ones");
   }
-  return NotFoundError("no sandbox named \"" + name + "\" is recorded under " + state_dir)
-      .WithFix("run `cloudcoop sandbox list` to see the running ones");
+  // A record is rewritten in place (state.h): one being written at this instant does not parse.
+  StatusOr<state::RunningRecord> record = state::Read(path);
+  for (int attempt = 0; attempt < 20 && !record.ok() && PathExists(path); ++attempt) {
+    usleep(1000);
+    record = state::Read(path);
+  }
+  if (!record.ok()) {
+    if (!PathExists(path)) {
+      return NotFoundError("no sandbox named \"" + name + "\" is recorded under " + state_dir)
+          .WithFix("run `cloudcoop sandbox list` to see the running ones");
+    }
+    return record.status().Annotate("reading the record of sandbox " + name);
+  }
+  SandboxInfo info;
+  info.alive = state::SupervisorAlive(*record);
+  info.record = std::move(*record);
+  if (info.alive) {
+    auto usage = ReadUsage(info.record);
+    if (usage.ok()) {
+      info.usage = *usage;
+      info.have_usage = true;
+    }
+  }
+  return info;
 }
 
 StatusOr<cgroup::Usage> ReadUsage(const state::RunningRecord& record) {
