@@ -15,7 +15,7 @@ std::string AuditDirFor(const std::string& state_dir) { return JoinPath(state_di
 AuditTarget AuditTarget::For(const std::string& state_dir, const AuditSettings& audit, const SecretSettings& secrets) {
   auto redactor = std::make_shared<Redactor>();
   redactor->AddEnvSecrets(secrets.redact_env, [](const char* name) { return std::getenv(name); });
-  return AuditTarget{AuditDirFor(state_dir), audit, std::move(redactor)};
+  return AuditTarget{AuditDirFor(state_dir), audit, std::move(redactor), secrets.redact_env};
 }
 
 LoggerOptions AuditTarget::Options() const {

@@ -29,6 +29,8 @@ struct AuditTarget {
   std::string dir;  // <state dir>/audit
   AuditSettings settings;
   std::shared_ptr<const Redactor> redactor;
+  // secrets.redact_env: the names whose values (in this process's environment) are secrets.
+  std::vector<std::string> redact_env;
   // Builds the redactor from secrets.redact_env (values read from this process's environment).
   static AuditTarget For(const std::string& state_dir, const AuditSettings& audit, const SecretSettings& secrets);
   LoggerOptions Options() const;

@@ -42,6 +42,8 @@ StatusOr<LocalHost> OpenLocalHost(const audit::AuditTarget& audit, bool create) 
   h.log = std::make_unique<node::AuditControlLog>(audit);
   node::HostOptions options;
   options.supervisor_binary = SelfBinary();
+  options.redact_env = audit.redact_env;
+  options.transcript_max_bytes = audit.settings.transcript_max_bytes;
   h.host = std::make_unique<node::AgentHost>(layout, *h.tmux, DefaultProcessRunner(), DefaultClock(),
                                              node::DefaultAgentSandbox(), *h.log, options);
   return h;

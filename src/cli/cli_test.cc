@@ -16,8 +16,18 @@ TEST(CliTest, HelpListsEveryCommand) {
   auto r = RunCliInProcess({"--help"});
   EXPECT_EQ(r.rc, 0);
   for (const CommandSpec* spec : AllCommands()) {
+    if (spec->hidden) {
+      // Internal commands stay out of help and completion, but `help NAME` still describes them.
+      EXPECT_EQ(r.out.find("  " + std::string(spec->name)), std::string::npos) << spec->name;
+      continue;
+    }
     EXPECT_NE(r.out.find("  " + std::string(spec->name)), std::string::npos) << spec->name;
   }
+  EXPECT_EQ(r.out.find("node transcript"), std::string::npos);
+  auto completion = RunCliInProcess({"completion", "bash"});
+  EXPECT_EQ(completion.out.find("node transcript"), std::string::npos);
+  EXPECT_EQ(completion.out.find("--max-bytes"), std::string::npos);
+  EXPECT_NE(completion.out.find("logs"), std::string::npos);
   EXPECT_NE(r.out.find("Exit status: 0 ok, 1 runtime error, 2 usage or config error, 3"), std::string::npos);
 }
 

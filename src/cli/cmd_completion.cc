@@ -13,6 +13,7 @@ namespace {
 std::map<std::string, std::set<std::string>> WordTree() {
   std::map<std::string, std::set<std::string>> tree;
   for (const CommandSpec* spec : AllCommands()) {
+    if (spec->hidden) continue;
     std::vector<std::string_view> names = {spec->name};
     names.insert(names.end(), spec->aliases.begin(), spec->aliases.end());
     for (auto name : names) {
@@ -73,7 +74,7 @@ void EmitBash(std::ostream& out) {
     out << "    \"" << prefix << "\") words=\"" << Join(w, " ") << flags << "\";;\n";
   }
   for (const CommandSpec* spec : AllCommands()) {
-    if (tree.count(std::string(spec->name))) continue;
+    if (spec->hidden || tree.count(std::string(spec->name))) continue;
     std::vector<std::string_view> names = {spec->name};
     names.insert(names.end(), spec->aliases.begin(), spec->aliases.end());
     for (auto name : names) out << "    \"" << name << "\"*) words=\"" << FlagWords(*spec) << "\";;\n";
@@ -110,7 +111,7 @@ void EmitZsh(std::ostream& out) {
     out << "    \"" << prefix << "\") words_after=(" << Join(w, " ") << flags << ");;\n";
   }
   for (const CommandSpec* spec : AllCommands()) {
-    if (tree.count(std::string(spec->name))) continue;
+    if (spec->hidden || tree.count(std::string(spec->name))) continue;
     std::vector<std::string_view> names = {spec->name};
     names.insert(names.end(), spec->aliases.begin(), spec->aliases.end());
     for (auto name : names) out << "    \"" << name << "\"*) words_after=(" << FlagWords(*spec) << ");;\n";

@@ -55,6 +55,7 @@ struct CommandSpec {
   std::string_view description;  // longer text for `cloudcoop help CMD`
   CommandFn run = nullptr;
   bool needs_root = false;  // mentioned in help
+  bool hidden = false;      // internal: left out of `cloudcoop --help` and completion
 };
 
 // The global flags every command accepts.

@@ -42,6 +42,8 @@ extern const CommandSpec kSandboxListCommand;
 extern const CommandSpec kSandboxRunCommand;
 extern const CommandSpec kConnectCommand;
 extern const CommandSpec kNodeSuperviseCommand;
+extern const CommandSpec kNodeTranscriptCommand;
+extern const CommandSpec kLogsCommand;
 extern const CommandSpec kPanicCommand;
 extern const CommandSpec kUnlockCommand;
 extern const CommandSpec kVersionCommand;
@@ -72,6 +74,7 @@ const std::vector<const CommandSpec*>& AllCommands() {
       &kAgentAttachCommand,
       &kAgentSendCommand,
       &kAgentPeekCommand,
+      &kLogsCommand,
       &kAgentKillCommand,
       &kAgentRestartCommand,
       &kAgentRmCommand,
@@ -96,6 +99,7 @@ const std::vector<const CommandSpec*>& AllCommands() {
       &kCompletionCommand,
       &kHelpCommand,
       &kNodeSuperviseCommand,
+      &kNodeTranscriptCommand,
       &kVersionCommand,
   };
   return commands;

@@ -44,7 +44,7 @@ void PrintMainHelp(std::ostream& out) {
   for (Category c : order) {
     bool header = false;
     for (const CommandSpec* spec : AllCommands()) {
-      if (spec->category != c) continue;
+      if (spec->category != c || spec->hidden) continue;
       if (!header) {
         out << "\n" << CategoryTitle(c) << ":\n";
         header = true;

@@ -493,5 +493,18 @@ TEST_F(StateTest, AttachNextSkipsWatchedAndClaimedAgents) {
   EXPECT_EQ(none.status().message(), "every running agent already has a terminal attached");
 }
 
+TEST(TranscriptSecretsTest, EncodeDecodeRoundTripsAndRejectsJunk) {
+  std::vector<std::pair<std::string, std::string>> in = {{"A_KEY", "va,lue:with\nodd'chars\""}, {"B", ""}};
+  std::string enc = EncodeTranscriptSecrets(in);
+  EXPECT_EQ(enc.find_first_not_of("0123456789abcdef:,"), std::string::npos) << enc;
+  auto out = DecodeTranscriptSecrets(enc);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, in);
+  EXPECT_TRUE(DecodeTranscriptSecrets("")->empty());
+  EXPECT_FALSE(DecodeTranscriptSecrets("zz:00").ok());
+  EXPECT_FALSE(DecodeTranscriptSecrets("4142").ok());
+  EXPECT_FALSE(DecodeTranscriptSecrets("414:00").ok());
+}
+
 }  // namespace
 }  // namespace cloudcoop::node

@@ -6,16 +6,21 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <functional>
 #include <mutex>
 #include <thread>
 
+#include "audit/redact.h"
+#include "audit/transcript.h"
 #include "core/files.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "node/names.h"
+#include "policy/rules.h"
 #include "node/procs.h"
 #include "node/profiles.h"
 
@@ -137,6 +142,81 @@ Status AgentHost::CheckLockout() const {
 
 std::vector<std::string> AgentHost::SupervisorArgv(const std::string& name) const {
   return {options_.supervisor_binary, "node", "supervise", "--state-dir", layout_.root(), name};
+}
+
+namespace {
+
+std::string Hex(std::string_view s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(d[c >> 4]);
+    out.push_back(d[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> Unhex(std::string_view s) {
+  if (s.size() % 2 != 0) return std::nullopt;
+  auto v = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); i += 2) {
+    int a = v(s[i]), b = v(s[i + 1]);
+    if (a < 0 || b < 0) return std::nullopt;
+    out.push_back(static_cast<char>(a * 16 + b));
+  }
+  return out;
+}
+
+// One word for sh -c.
+std::string ShellWord(const std::string& w) {
+  std::string out = "'";
+  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+std::string EncodeTranscriptSecrets(const std::vector<std::pair<std::string, std::string>>& secrets) {
+  std::string out;
+  for (const auto& [k, v] : secrets) out += (out.empty() ? "" : ",") + Hex(k) + ":" + Hex(v);
+  return out;
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> DecodeTranscriptSecrets(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (text.empty()) return out;
+  for (const auto& item : Split(text, ',')) {
+    size_t colon = item.find(':');
+    auto k = colon == std::string::npos ? std::nullopt : Unhex(std::string_view(item).substr(0, colon));
+    auto v = colon == std::string::npos ? std::nullopt : Unhex(std::string_view(item).substr(colon + 1));
+    if (!k || !v) {
+      return InvalidArgumentError(std::string(kTranscriptSecretsEnv) + " is malformed")
+          .WithFix("it is set by `agent add` for `node transcript`; do not set it by hand");
+    }
+    out.emplace_back(std::move(*k), std::move(*v));
+  }
+  return out;
+}
+
+NewSessionSpec AgentHost::SessionSpec(const std::string& name) const {
+  NewSessionSpec spec{name, SupervisorArgv(name)};
+  if (!options_.transcripts) return spec;
+  std::vector<std::string> words = {options_.supervisor_binary, "node", "transcript", "--state-dir", layout_.root(),
+                                    "--max-bytes", std::to_string(options_.transcript_max_bytes), "--agent", name};
+  for (const auto& w : words) spec.pipe_command += (spec.pipe_command.empty() ? "exec " : " ") + ShellWord(w);
+  std::vector<std::pair<std::string, std::string>> secrets;
+  for (const auto& var : options_.redact_env) {
+    const char* v = std::getenv(var.c_str());
+    if (v != nullptr && std::strlen(v) >= audit::Redactor::kMinSecretLength) secrets.emplace_back(var, v);
+  }
+  // Always set, so a variable of that name the server may have cannot stand in for it.
+  spec.pipe_env[kTranscriptSecretsEnv] = EncodeTranscriptSecrets(secrets);
+  return spec;
 }
 
 StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings& settings, const HostFacts& host) {
@@ -290,7 +370,7 @@ StatusOr<AgentRecord> AgentHost::Add(const AddRequest& req, const AgentSettings&
       st = registry_.Put(rec);
     }
     if (st.ok()) {
-      st = tmux_.NewSession(NewSessionSpec{rec.name, SupervisorArgv(rec.name)});
+      st = tmux_.NewSession(SessionSpec(rec.name));
       if (st.code() == StatusCode::kAlreadyExists) {
         st = AlreadyExistsError("a tmux session named \"" + rec.name + "\" already exists on cloudcoop's tmux server " +
                                 "without an agent record")
@@ -563,7 +643,7 @@ StatusOr<AgentRecord> AgentHost::Restart(const std::string& name, Duration grace
       for (const auto& p : *panes) have_session = have_session || p.session == name;
     }
     Status st = have_session ? tmux_.Respawn(name, SupervisorArgv(name))
-                             : tmux_.NewSession(NewSessionSpec{name, SupervisorArgv(name)});
+                             : tmux_.NewSession(SessionSpec(name));
     if (!st.ok()) {
       return st;
     }
@@ -608,6 +688,16 @@ StatusOr<std::vector<std::string>> AgentHost::Remove(const std::string& name, bo
   } else {
     notes.push_back("kept its workspace " + rec.workspace + " (readable by group " + std::to_string(rec.operator_gid) +
                     "; `agent rm --purge` removes it)");
+  }
+  std::string transcript = audit::TranscriptPath(layout_.transcripts_dir(), name);
+  bool have_transcript = PathExists(transcript) || PathExists(transcript + ".1");
+  if (purge) {
+    CC_RETURN_IF_ERROR(RemoveTree(transcript));
+    CC_RETURN_IF_ERROR(RemoveTree(audit::PreviousTranscriptPath(layout_.transcripts_dir(), name)));
+    if (have_transcript) notes.push_back("removed its transcript " + transcript);
+  } else if (have_transcript) {
+    notes.push_back("kept its transcript " + transcript + " (`cloudcoop logs " + name +
+                    "` shows it; `agent rm --purge` removes it)");
   }
   {
     CC_ASSIGN_OR_RETURN(RegistryLock lock, registry_.Lock());
@@ -672,9 +762,17 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   if (panes.ok() && !panes->empty()) {
     auto screens = tmux_.CaptureTails(*panes, 100);
     if (screens.ok()) {
+      // Masked like the transcripts: secrets must not reach disk through the saved screens either.
+      audit::Redactor redactor;
+      redactor.AddEnvSecrets(options_.redact_env, [](const char* n) { return std::getenv(n); });
+      for (const auto& r : records) {
+        for (const auto& [k, v] : r.env) {
+          if (policy::LooksLikeSecretName(k)) redactor.AddSecret(k, v);
+        }
+      }
       for (const auto& [name, text] : *screens) {
         if (ValidateAgentName(name).ok() && IsDirectory(layout_.agent_dir(name))) {
-          (void)ReplaceFile(layout_.agent_dir(name) + "/panic-screen.txt", text, 0600);
+          (void)ReplaceFile(layout_.agent_dir(name) + "/panic-screen.txt", redactor.Redact(text), 0600);
         }
       }
     }

@@ -69,7 +69,20 @@ struct PanicReport {
 struct HostOptions {
   std::string supervisor_binary;  // absolute path of the cloudcoop binary the panes run
   Duration start_timeout = std::chrono::seconds(15);
+  // Transcripts (audit/transcript.h): tmux pipes each pane into `node transcript`, which masks the
+  // values of these variables (read from this process's environment when the session is made) and
+  // the agent's own secret-named variables, and rotates at this size.
+  std::vector<std::string> redact_env;
+  uint64_t transcript_max_bytes = 32ULL << 20;
+  bool transcripts = true;
 };
+
+// The environment variable that carries the redact_env values to `node transcript` (hex encoded,
+// through tmux's session environment; see NewSessionSpec::pipe_env).
+inline constexpr const char* kTranscriptSecretsEnv = "CLOUDCOOP_TRANSCRIPT_SECRETS";
+// "HEXNAME:HEXVALUE,..." and back.
+std::string EncodeTranscriptSecrets(const std::vector<std::pair<std::string, std::string>>& secrets);
+StatusOr<std::vector<std::pair<std::string, std::string>>> DecodeTranscriptSecrets(std::string_view text);
 
 class AgentHost {
  public:
@@ -105,6 +118,8 @@ class AgentHost {
   void Rollback(const AgentRecord& record, bool workspace_created_here, bool home_created_here,
                 const TreeOwnership* handed_over);
   std::vector<std::string> SupervisorArgv(const std::string& name) const;
+  // The session of an agent: its supervisor, and its pane piped into `node transcript`.
+  NewSessionSpec SessionSpec(const std::string& name) const;
   Status CheckLockout() const;
   void Log(const std::string& action, const std::string& agent, const Status& outcome,
            std::map<std::string, std::string> details = {});

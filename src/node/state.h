@@ -11,6 +11,7 @@
 //     workspaces/NAME/        the agent's workspace: agent uid, operator group, setgid, 2750
 //     handoff/                root 0711: bundles on their way into the operator's repository
 //     run/                    root 0700: tmux.sock (cloudcoop's own tmux server), attach claims
+//     transcripts/            root 0700: NAME.log (+ NAME.log.1), each agent's redacted terminal (audit/transcript.h)
 //
 // Everything is created with exact modes (not the umask's), and a state directory that someone
 // else could write to is refused: records in it are trusted by root.
@@ -48,6 +49,7 @@ class StateLayout {
   std::string run_dir() const { return root_ + "/run"; }
   std::string tmux_socket() const { return run_dir() + "/tmux.sock"; }
   std::string claims_dir() const { return run_dir() + "/claims"; }
+  std::string transcripts_dir() const { return root_ + "/transcripts"; }
 
  private:
   std::string root_;

@@ -44,7 +44,8 @@ std::string TmuxArg(const std::string& arg) {
 RealTmuxClient::RealTmuxClient(std::string socket, ProcessRunner& runner, std::string tmux_program)
     : socket_(std::move(socket)), runner_(runner), program_(std::move(tmux_program)) {}
 
-StatusOr<ProcessResult> RealTmuxClient::Run(std::vector<std::string> words, const std::string& what) {
+StatusOr<ProcessResult> RealTmuxClient::Run(std::vector<std::string> words, const std::string& what,
+                                            const std::map<std::string, std::string>& extra_env) {
   ProcessSpec spec;
   spec.argv = {program_, "-S", socket_, "-f", "/dev/null"};
   for (auto& w : words) spec.argv.push_back(std::move(w));
@@ -54,6 +55,7 @@ StatusOr<ProcessResult> RealTmuxClient::Run(std::vector<std::string> words, cons
   const char* path = std::getenv("PATH");
   spec.env["PATH"] = path != nullptr ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   spec.env["LANG"] = "C.UTF-8";
+  for (const auto& [k, v] : extra_env) spec.env[k] = v;
   spec.timeout = std::chrono::seconds(20);
   auto r = runner_.Run(spec);
   if (!r.ok()) {
@@ -92,7 +94,10 @@ Status RealTmuxClient::CheckInstalled() {
 
 Status RealTmuxClient::NewSession(const NewSessionSpec& spec) {
   if (spec.argv.size() < 2) return InvalidArgumentError("tmux new-session: the pane command needs at least two words");
+  std::string update_env;
+  for (const auto& [k, v] : spec.pipe_env) update_env += (update_env.empty() ? "" : " ") + k;
   std::vector<std::string> w = {"start-server", ";",
+                                "set-option", "-g", "update-environment", TmuxArg(update_env), ";",
                                 "set-option", "-g", "remain-on-exit", "on", ";",
                                 "set-option", "-g", "history-limit", "20000", ";",
                                 "set-option", "-g", "status-left", "[cloudcoop #S] ", ";",
@@ -101,7 +106,19 @@ Status RealTmuxClient::NewSession(const NewSessionSpec& spec) {
                                 "new-session", "-d", "-s", spec.name, "-n", spec.name,
                                 "-x", std::to_string(spec.width), "-y", std::to_string(spec.height), "-c", "/", "--"};
   for (const auto& a : spec.argv) w.push_back(TmuxArg(a));
-  auto r = Run(std::move(w), "new-session " + spec.name);
+  if (!spec.pipe_command.empty()) {
+    // In the same call: tmux runs the queue before it reads the new pane's first output.
+    std::string target = "=" + spec.name + ":";
+    std::string cmd;
+    for (char c : spec.pipe_command) cmd += c == '#' ? std::string("##") : std::string(1, c);  // no format expansion
+    for (const std::string& x : std::vector<std::string>{";", "pipe-pane", "-o", "-t", target, TmuxArg(cmd)}) {
+      w.push_back(x);
+    }
+    for (const auto& [k, v] : spec.pipe_env) {
+      for (const std::string& x : std::vector<std::string>{";", "set-environment", "-u", "-t", target, k}) w.push_back(x);
+    }
+  }
+  auto r = Run(std::move(w), "new-session " + spec.name, spec.pipe_env);
   if (!r.ok()) return r.status();
   if (!r->success()) {
     std::string err(Trim(r->err));
@@ -363,6 +380,8 @@ Status FakeTmuxClient::NewSession(const NewSessionSpec& spec) {
   if (sessions_.count(spec.name)) return AlreadyExistsError("tmux already has a session named \"" + spec.name + "\"");
   Session s;
   s.argv = spec.argv;
+  s.pipe_command = spec.pipe_command;
+  s.pipe_env = spec.pipe_env;
   s.pid = next_pid_++;
   sessions_[spec.name] = s;
   return OkStatus();

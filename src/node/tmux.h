@@ -26,6 +26,13 @@ struct NewSessionSpec {
   std::vector<std::string> argv;  // the pane command (at least two words: tmux execs it directly)
   int width = 200;
   int height = 50;
+  // A shell command tmux pipes the pane's output into (`pipe-pane -o`), set up in the same tmux call
+  // that creates the session, before the pane can print anything; empty: none.
+  std::string pipe_command;
+  // Variables the pipe command gets through the session's environment: handed to the tmux client
+  // in its environment (never on a command line) and copied in by `update-environment`, then
+  // removed from the session once the pipe runs.
+  std::map<std::string, std::string> pipe_env;
 };
 
 struct PaneInfo {
@@ -118,7 +125,8 @@ class RealTmuxClient : public TmuxClient {
 
  private:
   // Runs tmux with the given command words (already escaped).
-  StatusOr<ProcessResult> Run(std::vector<std::string> words, const std::string& what);
+  StatusOr<ProcessResult> Run(std::vector<std::string> words, const std::string& what,
+                              const std::map<std::string, std::string>& extra_env = {});
   static std::vector<PaneInfo> ParsePanes(const std::string& out);
   // True when the output says there is no server or no such session.
   static bool NoServer(const ProcessResult& r);
@@ -134,6 +142,8 @@ class FakeTmuxClient : public TmuxClient {
  public:
   struct Session {
     std::vector<std::string> argv;
+    std::string pipe_command;
+    std::map<std::string, std::string> pipe_env;
     std::string screen;
     bool dead = false;
     int dead_status = 0;
