@@ -802,9 +802,18 @@ StatusOr<PanicReport> AgentHost::Panic(const std::string& reason) {
   // 5. Stop the tmux server and remove its socket.
   Status ks = tmux_.KillServer();
   if (!ks.ok()) report.notes.push_back("tmux kill-server: " + ks.message());
+  // The panes' processes are the agents' supervisors: their sandboxes are dead, and each removes
+  // its sandbox's cgroup and record as it exits. Give them a moment (bounded) to do so; SIGKILL
+  // only what is still there (a supervisor killed mid-cleanup would leave an empty cgroup behind).
   if (panes.ok()) {
+    for (int i = 0; i < 400; ++i) {
+      bool any = false;
+      for (const auto& p : *panes) any = any || (p.pane_pid > 0 && ProcessAlive(p.pane_pid));
+      if (!any) break;
+      SleepMs(5);
+    }
     for (const auto& p : *panes) {
-      if (p.pane_pid > 0) kill(p.pane_pid, SIGKILL);
+      if (p.pane_pid > 0 && ProcessAlive(p.pane_pid)) kill(p.pane_pid, SIGKILL);
     }
   }
   if (server.ok() && server->has_value()) {
