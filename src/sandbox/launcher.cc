@@ -302,14 +302,7 @@ Status RunSteps(ParentCtx& c, const Step* steps, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const Step& step = steps[i];
     if (c.degraded.count(step.info.layer)) continue;
-    int64_t started = GetLogLevel() >= LogLevel::kDebug ? NowMicros() : 0;
-    Status s = InjectedFault(*c.options, step.info.id, step.info.layer);
-    if (s.ok()) s = step.run(c);
-    if (started != 0) {
-      CC_LOG_DEBUG("sandbox supervisor step %s: %lld us (at %lld)", std::string(step.info.id).c_str(),
-                   static_cast<long long>(NowMicros() - started),
-                   static_cast<long long>(NowMicros() % 100000000));
-    }
+    Status s = RunTimedStep("supervisor", step.info, *c.options, [&] { return step.run(c); });
     if (s.ok()) continue;
     if (!c.plan->MayDegrade(step.info.layer)) return s;
     c.degraded.insert(step.info.layer);

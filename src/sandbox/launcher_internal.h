@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/files.h"
+#include "core/logging.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/exec_audit.h"
 #include "sandbox/ids.h"
@@ -110,6 +111,21 @@ int64_t NowMicros();
 
 // Fault injection (RunOptions::fail_step).
 Status InjectedFault(const RunOptions& options, std::string_view step, Layer layer);
+
+// One checklist step of `who` ("supervisor" or "init"): the injected fault if any, else `run`,
+// timed in the debug log.
+template <typename Run>
+Status RunTimedStep(const char* who, const ChecklistStep& info, const RunOptions& options, Run&& run) {
+  int64_t started = GetLogLevel() >= LogLevel::kDebug ? NowMicros() : 0;
+  Status s = InjectedFault(options, info.id, info.layer);
+  if (s.ok()) s = run();
+  if (started != 0) {
+    CC_LOG_DEBUG("sandbox %s step %s: %lld us (at %lld)", who, std::string(info.id).c_str(),
+                 static_cast<long long>(NowMicros() - started),
+                 static_cast<long long>(NowMicros() % 100000000));
+  }
+  return s;
+}
 
 }  // namespace cloudcoop::sandbox::internal
 
