@@ -1,7 +1,8 @@
 // Cross-key and security rules on a merged configuration. Each message names every key involved;
 // a configuration that fails here never reaches cloud or sandbox code.
+#include <algorithm>
 #include <cmath>
-#include <regex>
+#include <string_view>
 
 #include "config/loader.h"
 #include "core/strings.h"
@@ -9,6 +10,48 @@
 
 namespace cloudcoop {
 namespace {
+
+// Character-class checks rather than std::regex: compiling one regex costs more than the rest of
+// loading the configuration, and every command (a sandbox start too) loads it.
+bool Lower(char c) { return c >= 'a' && c <= 'z'; }
+bool Digit(char c) { return c >= '0' && c <= '9'; }
+bool LowerOrDigit(char c) { return Lower(c) || Digit(c); }
+bool AllOf(std::string_view s, bool (*ok)(char)) {
+  for (char c : s)
+    if (!ok(c)) return false;
+  return true;
+}
+// [a-z][a-z0-9-]{4,28}[a-z0-9]
+bool IsProjectId(std::string_view s) {
+  return s.size() >= 6 && s.size() <= 30 && Lower(s.front()) && LowerOrDigit(s.back()) &&
+         AllOf(s.substr(1, s.size() - 2), [](char c) { return LowerOrDigit(c) || c == '-'; });
+}
+// [a-z]+-[a-z]+[0-9]+-[a-z]
+bool IsZone(std::string_view s) {
+  size_t i = 0;
+  auto run = [&](bool (*ok)(char)) {
+    size_t start = i;
+    while (i < s.size() && ok(s[i])) ++i;
+    return i > start;
+  };
+  auto dash = [&] { return i < s.size() && s[i++] == '-'; };
+  return run(Lower) && dash() && run(Lower) && run(Digit) && dash() && i + 1 == s.size() && Lower(s[i]);
+}
+// [a-z]([-a-z0-9]{0,61}[a-z0-9])?
+bool IsFirewallRuleName(std::string_view s) {
+  return !s.empty() && s.size() <= 63 && Lower(s.front()) && LowerOrDigit(s.back()) &&
+         AllOf(s.substr(1), [](char c) { return LowerOrDigit(c) || c == '-'; });
+}
+// [a-z][a-z0-9_-]{0,31}
+bool IsProfileName(std::string_view s) {
+  return !s.empty() && s.size() <= 32 && Lower(s.front()) &&
+         AllOf(s.substr(1), [](char c) { return LowerOrDigit(c) || c == '-' || c == '_'; });
+}
+// [A-Za-z_][A-Za-z0-9_]*
+bool IsEnvName(std::string_view s) {
+  auto word = [](char c) { return LowerOrDigit(c) || (c >= 'A' && c <= 'Z') || c == '_'; };
+  return !s.empty() && !Digit(s.front()) && AllOf(s, word);
+}
 
 const Value* Get(const EntryMap& entries, const std::string& key) {
   auto it = entries.find(key);
@@ -62,21 +105,18 @@ void ValidateGcp(const EntryMap& e, std::vector<Status>* problems) {
     problems->push_back(InvalidArgumentError("cloud.provider = gcp requires cloud.gcp.project")
                             .WithFix("cloudcoop config set cloud.gcp.project PROJECT_ID"));
   } else {
-    static const std::regex project("^[a-z][a-z0-9-]{4,28}[a-z0-9]$");
-    if (!std::regex_match(Str(e, "cloud.gcp.project"), project)) {
+    if (!IsProjectId(Str(e, "cloud.gcp.project"))) {
       problems->push_back(InvalidArgumentError("cloud.gcp.project = \"" + Str(e, "cloud.gcp.project") +
                                                "\" is not a project id" + Origin(e, "cloud.gcp.project"))
                               .WithFix("use the project id (6-30 lowercase letters, digits, hyphens), not its name or number"));
     }
   }
-  static const std::regex zone("^[a-z]+-[a-z]+[0-9]+-[a-z]$");
-  if (!std::regex_match(Str(e, "cloud.gcp.zone"), zone)) {
+  if (!IsZone(Str(e, "cloud.gcp.zone"))) {
     problems->push_back(InvalidArgumentError("cloud.gcp.zone = \"" + Str(e, "cloud.gcp.zone") +
                                              "\" is not a zone" + Origin(e, "cloud.gcp.zone"))
                             .WithFix("use a zone such as us-central1-a or europe-north2-b"));
   }
-  static const std::regex rule_name("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$");
-  if (!std::regex_match(Str(e, "cloud.gcp.firewall_rule"), rule_name)) {
+  if (!IsFirewallRuleName(Str(e, "cloud.gcp.firewall_rule"))) {
     problems->push_back(InvalidArgumentError("cloud.gcp.firewall_rule = \"" + Str(e, "cloud.gcp.firewall_rule") +
                                              "\" is not a firewall rule name" + Origin(e, "cloud.gcp.firewall_rule"))
                             .WithFix("use lowercase letters, digits and -, starting with a letter (at most 63)"));
@@ -146,11 +186,9 @@ void ValidateAgents(const EntryMap& e, const HostFacts& host, std::vector<Status
                             .WithFix(suggestion.empty() ? "use one of " + Join(names, ", ")
                                                         : "did you mean \"" + suggestion + "\"?"));
   }
-  static const std::regex profile_name("^[a-z][a-z0-9_-]{0,31}$");
-  static const std::regex env_name("^[A-Za-z_][A-Za-z0-9_]*$");
   for (const auto& name : names) {
     std::string prefix = "agents.profiles." + name + ".";
-    if (!std::regex_match(name, profile_name)) {
+    if (!IsProfileName(name)) {
       problems->push_back(InvalidArgumentError("agents.profiles." + name + ": profile names are lowercase letters, digits, - and _ (at most 32)")
                               .WithFix("rename the profile table"));
     }
@@ -160,7 +198,7 @@ void ValidateAgents(const EntryMap& e, const HostFacts& host, std::vector<Status
     }
     if (const Value* env = Get(e, prefix + "env")) {
       for (const auto& [k, v] : env->map()) {
-        if (!std::regex_match(k, env_name)) {
+        if (!IsEnvName(k)) {
           problems->push_back(InvalidArgumentError(prefix + "env: \"" + k + "\" is not an environment variable name")
                                   .WithFix("use letters, digits and _ only"));
         }

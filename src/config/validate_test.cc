@@ -158,5 +158,43 @@ TEST(ValidateTest, ProjectAndZoneShape) {
   EXPECT_EQ(problems.size(), 2u);
 }
 
+// The shapes are checked by hand-written matchers (no std::regex); each side of each boundary.
+TEST(ValidateTest, ProjectZoneAndRuleShapesAtTheirBoundaries) {
+  auto gcp = [](const std::string& key, const std::string& value) {
+    return Validate(With(kGoodGcp, {key + "=" + value})).size();
+  };
+  for (const std::string& ok : std::vector<std::string>{"abcdef", "a-2345", "agent-project", "a" + std::string(28, 'b') + "9"})
+    EXPECT_EQ(gcp("cloud.gcp.project", ok), 0u) << ok;
+  for (const std::string& bad : std::vector<std::string>{"abcde", "1bcdef", "abcde-", "Abcdef", "abc_def", "a" + std::string(29, 'b') + "9", ""})
+    EXPECT_EQ(gcp("cloud.gcp.project", bad), 1u) << bad;
+  for (const std::string& ok : std::vector<std::string>{"us-central1-a", "europe-north2-b", "a-b1-c"}) EXPECT_EQ(gcp("cloud.gcp.zone", ok), 0u) << ok;
+  for (const std::string& bad : std::vector<std::string>{"us-central1", "us-central-a", "us-central1-ab", "us-1-a", "-central1-a", "us-central1-1",
+                          "US-central1-a", "us-central1-a-"})
+    EXPECT_EQ(gcp("cloud.gcp.zone", bad), 1u) << bad;
+  for (const std::string& ok : std::vector<std::string>{"a", "ab", "allow-iap-ssh", "a" + std::string(61, '-') + "z"})
+    EXPECT_EQ(gcp("cloud.gcp.firewall_rule", ok), 0u) << ok;
+  for (const std::string& bad : std::vector<std::string>{"1a", "a-", "A", "a_b", "a" + std::string(62, 'b') + "c"})
+    EXPECT_EQ(gcp("cloud.gcp.firewall_rule", bad), 1u) << bad;
+}
+
+TEST(ValidateTest, ProfileAndEnvNameShapes) {
+  auto with_env = [](const std::string& profile, const std::string& env_name) {
+    EntryMap entries = DefaultEntries();
+    entries["agents.profiles." + profile + ".command"] = Entry{Value{std::string("x")}, Layer::kFlag, "--set"};
+    entries["agents.profiles." + profile + ".env"] =
+        Entry{Value{std::map<std::string, std::string>{{env_name, "v"}}}, Layer::kFlag, "--set"};
+    return ValidateEntries(entries, kHost).size();
+  };
+  EXPECT_EQ(with_env("my_agent-2", "API_KEY_2"), 0u);
+  EXPECT_EQ(with_env("p", "_x"), 0u);
+  EXPECT_EQ(with_env(std::string(32, 'p'), "lower"), 0u);
+  EXPECT_EQ(with_env("p", "2X"), 1u);
+  EXPECT_EQ(with_env("p", "A-B"), 1u);
+  EXPECT_EQ(with_env("p", ""), 1u);
+  EXPECT_EQ(with_env(std::string(33, 'p'), "X"), 1u);
+  EXPECT_EQ(with_env("2p", "X"), 1u);
+  EXPECT_EQ(with_env("P", "X"), 1u);
+}
+
 }  // namespace
 }  // namespace cloudcoop

@@ -263,7 +263,8 @@ const Step kAfterClone[] = {
       "claim the running record (the name is unique among live sandboxes)"},
      Claim},
     {{"netns.prepare", "supervisor", Layer::kNetns,
-      "create the network namespace (none, egress: loopback up via ioctl; host: none needed)"},
+      "egress: create the network namespace (loopback up via ioctl); none: the init makes its own "
+      "(netns.create); host: none needed"},
      PrepareNet},
     {{"netns.configure", "supervisor", Layer::kNetns,
       "egress: check the host is prepared (else fail, naming `cloudcoop sandbox prepare-host`); veth pair "

@@ -27,6 +27,31 @@ struct HelperResult {
   const char* step = "";
 };
 
+// Brings loopback up in the calling task's network namespace; on failure returns errno and names
+// the step. Plain system calls only (it also runs in the vfork-style helper below).
+int LoopbackUp(const char** step) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    *step = "socket(AF_INET)";
+    return errno;
+  }
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int err = 0;
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+    err = errno;
+    *step = "ioctl(SIOCGIFFLAGS) lo";
+  } else {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
+      err = errno;
+      *step = "ioctl(SIOCSIFFLAGS) lo up";
+    }
+  }
+  close(s);
+  return err;
+}
+
 int NewNetnsHelper(void* arg) {
   auto* r = static_cast<HelperResult*>(arg);
   r->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -35,27 +60,8 @@ int NewNetnsHelper(void* arg) {
     r->step = "open /proc/self/ns/net";
     _exit(1);
   }
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) {
-    r->err = errno;
-    r->step = "socket(AF_INET)";
-    _exit(1);
-  }
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
-    r->err = errno;
-    r->step = "ioctl(SIOCGIFFLAGS) lo";
-    _exit(1);
-  }
-  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
-    r->err = errno;
-    r->step = "ioctl(SIOCSIFFLAGS) lo up";
-    _exit(1);
-  }
-  close(s);
-  _exit(0);
+  r->err = LoopbackUp(&r->step);
+  _exit(r->err == 0 ? 0 : 1);
 }
 
 StatusOr<UniqueFd> NewNamespaceWithLoopback() {
@@ -90,10 +96,9 @@ StatusOr<Setup> PrepareInParent(NetMode mode, bool host_explicit) {
   Setup setup;
   setup.mode = mode;
   switch (mode) {
-    case NetMode::kNone: {
-      CC_ASSIGN_OR_RETURN(setup.netns, NewNamespaceWithLoopback());
-      return setup;
-    }
+    case NetMode::kNone:
+      return setup;  // the init makes its own (CreateInChild), in parallel with the supervisor
+
     case NetMode::kHost:
       if (!host_explicit) {
         return LayerError(Layer::kNetns, StatusCode::kInvalidArgument,
@@ -132,6 +137,18 @@ void ProcessPollFds(Setup& setup, const std::vector<pollfd>& fds) {
 }
 
 int PollTimeoutMs(const Setup& setup) { return setup.egress ? setup.egress->relay().NextTimeoutMs() : -1; }
+
+Status CreateInChild(NetMode mode) {
+  if (mode != NetMode::kNone) return OkStatus();
+  if (unshare(CLONE_NEWNET) != 0) {
+    return LayerErrno(Layer::kNetns, "unshare(CLONE_NEWNET)", "", errno,
+                      errno == ENOSPC ? "raise /proc/sys/user/max_net_namespaces" : "run as root");
+  }
+  const char* step = "";
+  int err = LoopbackUp(&step);
+  if (err != 0) return LayerErrno(Layer::kNetns, step, "(new network namespace)", err, "report this kernel configuration");
+  return OkStatus();
+}
 
 Status ApplyInChild(int netns_fd) {
   if (netns_fd < 0) return OkStatus();

@@ -5,10 +5,12 @@
 //           the host's firewall table and a DNS relay on the sandbox's loopback (net_egress.h,
 //           docs/adr/0011); the relay is served from the supervisor's poll loop
 //
-// The supervisor makes the namespace (PrepareInParent) while the sandbox init builds its mounts, so
-// its ~0.7 ms creation overlaps the rest of the start-up; a mode's setup that needs the child (a veth
-// moved into its namespace) runs in ConfigureFromParent before the init gets kGo; the init
-// joins with setns() (ApplyInChild); CleanupInParent runs after the sandbox exits.
+// Creating a network namespace costs about 1 ms of kernel time, so it is never on the supervisor's
+// path alone: for none the init creates its own (CreateInChild, before it builds its mounts) while
+// the supervisor makes the cgroup, user namespace and records; for egress the supervisor makes it
+// (PrepareInParent) while the init builds its mounts, because it must move a veth into it
+// (ConfigureFromParent) before the init gets kGo, and the init joins with setns() (ApplyInChild).
+// CleanupInParent runs after the sandbox exits.
 #ifndef CLOUDCOOP_SANDBOX_NETNS_H_
 #define CLOUDCOOP_SANDBOX_NETNS_H_
 
@@ -32,8 +34,8 @@ struct Setup {
   std::unique_ptr<EgressSandbox> egress;  // egress: the veth, routes, slot and DNS relay
 };
 
-// Creates the namespace for `mode` (none: loopback up). Fails closed for a mode this build cannot
-// provide.
+// Creates the namespace for egress (loopback up); nothing for none (the init's) and host. Fails
+// closed for a mode this build cannot provide.
 StatusOr<Setup> PrepareInParent(NetMode mode, bool host_explicit);
 // Per-mode work after the namespace exists, while the init builds its root (egress: veth,
 // addresses, routes, DNS relay, all read back); a no-op for none and host. Egress never prepares
@@ -43,7 +45,10 @@ Status ConfigureFromParent(Setup& setup, const SandboxPlan& plan);
 void AddPollFds(const Setup& setup, std::vector<pollfd>* fds);
 void ProcessPollFds(Setup& setup, const std::vector<pollfd>& fds);
 int PollTimeoutMs(const Setup& setup);  // -1: none needed
-// Child: setns() into the prepared namespace (no-op for host).
+// Child, before the go: none unshares a new network namespace and brings loopback up (no-op for
+// the other modes).
+Status CreateInChild(NetMode mode);
+// Child: setns() into the prepared namespace (no-op for none and host).
 Status ApplyInChild(int netns_fd);
 // Child: none has exactly one interface, lo, and it is up; egress has lo and eth0 up and no other
 // interface up.

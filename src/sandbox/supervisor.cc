@@ -199,7 +199,9 @@ void Supervise(ParentCtx& ctx) {
   bool trimmed = false;
   int64_t hangup_deadline = -1;
   int64_t launched_at = NowMs();
-  int64_t next_counters = 0;
+  // The first counter read is a tick after the start: a command that exits sooner has its
+  // counters read once, for the exit record (Cleanup).
+  int64_t next_counters = launched_at + kCounterTickMs;
   std::vector<pollfd> fds;
   while (ctx.child > 0) {
     exec_audit::ExecAuditor* audit = ctx.auditor.get();
