@@ -14,3 +14,7 @@ else()
   # to libc alone (see docs/adr/0002-dependencies.md).
   add_link_options(-static-libstdc++ -static-libgcc)
 endif()
+# Full RELRO: every symbol bound at start and the GOT read-only before main (a root supervisor should
+# not keep writable function pointers); it also means no lazy binding (and no dynamic-loader pages
+# faulting back in) in a long-idle supervisor.
+add_link_options(-Wl,-z,relro,-z,now)
