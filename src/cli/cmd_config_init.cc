@@ -1,5 +1,7 @@
 // cloudcoop config init: write a configuration file from flags (one per key) and, on a terminal,
 // answers to a few questions. Never asks when stdin is not a terminal.
+#include <unistd.h>
+
 #include <istream>
 #include <ostream>
 
@@ -7,7 +9,9 @@
 #include "cli/command.h"
 #include "cli/config_write.h"
 #include "core/files.h"
+#include "core/paths.h"
 #include "core/strings.h"
+#include "sandbox/net_egress.h"
 
 namespace cloudcoop::cli {
 namespace {
@@ -18,6 +22,24 @@ std::string FlagNameForKey(std::string_view key) {
     if (c == '.' || c == '_') c = '-';
   }
   return out;
+}
+
+// Agents default to network mode egress, which needs the host prepared once (it changes the host's
+// firewall, so it is never a side effect): say so now rather than at the first `agent add`.
+void PrintEgressHint(Invocation& inv, const LoadOptions& options) {
+  auto config = LoadConfig(options);  // as written now
+  if (!config.ok() || config->settings().agents.network != "egress") return;
+  bool known_unprepared = false;
+  if (geteuid() == 0) {
+    auto host = sandbox::InspectEgressHost(sandbox::EgressConfigForStateDir(StateDirFromEnv()));
+    if (host.ok() && host->ready()) return;
+    known_unprepared = host.ok();
+  }
+  inv.out() << "agents use network mode egress (agents.network), and "
+            << (known_unprepared ? "this host is not prepared for it yet" : "unless this host is prepared already")
+            << ": run\n"
+               "  `sudo cloudcoop sandbox prepare-host` once (it installs the nftables table inet cloudcoop),\n"
+               "or choose `cloudcoop config set agents.network none` (loopback only)\n";
 }
 
 std::vector<FlagSpec> InitFlags() {
@@ -100,6 +122,7 @@ int RunConfigInit(Invocation& inv) {
   if (!recorded.ok()) return inv.Fail(recorded);
   inv.out() << "wrote " << file << " (" << changes.size() << " value" << (changes.size() == 1 ? "" : "s")
             << "); next: `cloudcoop config show`, then `cloudcoop check`\n";
+  PrintEgressHint(inv, options);
   return 0;
 }
 

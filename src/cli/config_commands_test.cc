@@ -1,10 +1,13 @@
 // The config commands, run as the real binary with a private HOME and repository.
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "core/files.h"
+#include "core/paths.h"
+#include "sandbox/net_egress.h"
 #include "testing/test_util.h"
 
 namespace cloudcoop {
@@ -106,6 +109,23 @@ TEST_F(ConfigCommandsTest, InitFromFlagsWithoutTerminal) {
   r = Run({"config", "init", "--vm-name", "x"});
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.err.find("already exists"), std::string::npos);
+}
+
+// Agents default to egress, which needs `sandbox prepare-host`: init says so, unless agents are set
+// to another network mode (or, as root, the host is prepared: this machine's is not).
+TEST_F(ConfigCommandsTest, InitPointsAtPrepareHostForTheEgressDefault) {
+  bool prepared = false;
+  if (geteuid() == 0) {
+    auto host = sandbox::InspectEgressHost(sandbox::EgressConfigForStateDir(StateDirFromEnv()));
+    prepared = host.ok() && host->ready();
+  }
+  auto r = Run({"config", "init", "--vm-name", "x"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out.find("sandbox prepare-host") != std::string::npos, !prepared) << r.out;
+  EXPECT_EQ(r.out.find("agents.network none") != std::string::npos, !prepared) << r.out;
+  r = Run({"config", "init", "--force", "--agents-network", "none"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out.find("prepare-host"), std::string::npos) << r.out;
 }
 
 TEST_F(ConfigCommandsTest, InitRefusesAnInvalidResultAndWritesNothing) {
