@@ -113,8 +113,10 @@ class AgentsTest : public ::testing::Test {
   std::string Peek(const std::string& name, int lines = 200) {
     return Cc({"agent", "peek", name, "-n", std::to_string(lines)}).out;
   }
-  // Polls the pane (bounded: 20 s) until `needle` shows up. The typed command line shows too: wait
-  // for a command's output as "\nTEXT" (a line that starts with it), never for bare text it echoes.
+  // Polls the pane (bounded: 20 s) until `needle` shows up. The typed command line shows too, and a
+  // long one wraps (the prompt holds the workspace path), so a wrapped line can start with any word
+  // of it: wait for output the shell computes ("echo done-$((6*7))", then "\ndone-42"), never for
+  // text the command line contains.
   bool WaitFor(const std::string& name, const std::string& needle) {
     for (int i = 0; i < 400; ++i) {
       if (Peek(name).find(needle) != std::string::npos) return true;
@@ -227,21 +229,22 @@ TEST_F(AgentsTest, AddListSendPeekKillRestartRm) {
   EXPECT_GE(row["processes"].get<int>(), 1);
 
   Send("alpha", "echo marker-$((6*7)) && id -u && pwd");
-  ASSERT_TRUE(WaitFor("alpha", "marker-42")) << Peek("alpha");
+  ASSERT_TRUE(WaitFor("alpha", "\nmarker-42")) << Peek("alpha");
+  ASSERT_TRUE(WaitFor("alpha", "\n" + ws + "\n")) << Peek("alpha");  // pwd: the last of the three
   std::string screen = Peek("alpha");
   EXPECT_NE(screen.find(std::to_string(uid)), std::string::npos) << screen;
   EXPECT_NE(screen.find("\n" + ws + "\n"), std::string::npos) << screen;
   // The last output line in the table.
-  Send("alpha", "echo the-last-line");
-  ASSERT_TRUE(WaitFor("alpha", "\nthe-last-line"));
+  Send("alpha", "echo the-last-$((6*7))");
+  ASSERT_TRUE(WaitFor("alpha", "\nthe-last-42"));
   usleep(200000);
   auto table = Cc({"agent", "list"});
   EXPECT_NE(table.out.find("alpha"), std::string::npos);
   EXPECT_NE(table.out.find("running"), std::string::npos) << table.out;
 
   // Kill: SIGTERM, then everything (a shell ignores SIGTERM, a background job too).
-  Send("alpha", "sleep 1000 & (trap '' TERM; setsid sleep 999 &) ; echo started-bg");
-  ASSERT_TRUE(WaitFor("alpha", "\nstarted-bg"));
+  Send("alpha", "sleep 1000 & (trap '' TERM; setsid sleep 999 &) ; echo started-bg-$((6*7))");
+  ASSERT_TRUE(WaitFor("alpha", "\nstarted-bg-42"));
   EXPECT_GE(Procs(uid).size(), 3u);
   auto kill = Cc({"agent", "kill", "alpha", "--grace", "0.5", "--json"});
   ASSERT_EQ(kill.rc, 0) << kill.err;
@@ -356,8 +359,8 @@ TEST_F(AgentsTest, AgentsCannotReadOrSignalEachOther) {
   EXPECT_TRUE(sock == "EACCES" || sock == "ENOENT" || sock == "ENXIO") << sock;
   EXPECT_FALSE(PathExists(right_ws + "/planted.txt"));
   // The agent's own files are readable by the operator's group and nobody else.
-  Send("left", "echo mine > own.txt && mkdir sub && echo deep > sub/f && echo made-files");
-  ASSERT_TRUE(WaitFor("left", "\nmade-files"));
+  Send("left", "echo mine > own.txt && mkdir sub && echo deep > sub/f && echo made-files-$((6*7))");
+  ASSERT_TRUE(WaitFor("left", "\nmade-files-42"));
   std::string left_ws = Agent("left")["workspace"];
   struct stat st;
   ASSERT_EQ(stat((left_ws + "/own.txt").c_str(), &st), 0);
@@ -479,8 +482,8 @@ TEST_F(AgentsTest, KillLeavesNoProcess) {
   // Processes that try to get away: new sessions, double forks, ignored signals, renamed.
   Send("sticky",
        "trap '' TERM HUP; (setsid bash -c 'trap \"\" TERM HUP; exec -a innocent sleep 1000' &); "
-       "(bash -c 'sleep 998 & disown' &); nohup sleep 997 >/dev/null 2>&1 & echo escaped");
-  ASSERT_TRUE(WaitFor("sticky", "\nescaped"));
+       "(bash -c 'sleep 998 & disown' &); nohup sleep 997 >/dev/null 2>&1 & echo escaped-$((6*7))");
+  ASSERT_TRUE(WaitFor("sticky", "\nescaped-42"));
   usleep(200000);
   EXPECT_GE(Procs(uid).size(), 4u);
   auto r = Cc({"agent", "kill", "sticky", "--grace", "0.2"});
@@ -508,9 +511,9 @@ TEST_F(AgentsTest, PanicWithTwentyAgentsLeavesNoneAndLocksOut) {
   for (int i = 0; i < 20; ++i) {
     std::string n = "p" + std::to_string(i);
     AddOk(n);
-    Send(n, "sleep 1000 & sleep 1001 & echo bg-" + n);
+    Send(n, "sleep 1000 & sleep 1001 & echo bg-$((6*7))-" + n);
   }
-  ASSERT_TRUE(WaitFor("p19", "\nbg-p19"));
+  ASSERT_TRUE(WaitFor("p19", "\nbg-42-p19"));
   EXPECT_GE(ScanProcesses(InRange()).size(), 40u);
   std::string socket = state_ + "/run/tmux.sock";
   EXPECT_TRUE(PathExists(socket));
@@ -728,8 +731,8 @@ TEST_F(AgentsTest, ExistingWorkspaceIsHandedOverAndGivenBackExactlyOnFailure) {
   // Handed over for real: the agent writes there, the tree is the agent's with the operator's group.
   AddOk("borrower", {"--workspace", dir + "/"});
   EXPECT_EQ(Agent("borrower")["workspace"], dir);
-  Send("borrower", "cat src/a.txt && echo new > src/b.txt && echo wrote-b");
-  ASSERT_TRUE(WaitFor("borrower", "\nwrote-b"));
+  Send("borrower", "cat src/a.txt && echo new > src/b.txt && echo wrote-b-$((6*7))");
+  ASSERT_TRUE(WaitFor("borrower", "\nwrote-b-42"));
   struct stat st;
   ASSERT_EQ(stat((dir + "/src/b.txt").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, Uid("borrower"));
@@ -802,11 +805,11 @@ TEST_F(AgentsTest, ListIsNotFooledByWhatAgentsPrint) {
   // screen would be read from the wrong place.
   AddOk("aspoof");
   AddOk("zquiet");
-  Send("aspoof", "printf '%%end 1 1 1\\n%%error 1 2 1\\n%%begin 1 3 1\\nfake\\n%%end 1 3 1\\n'; echo spoofed");
-  ASSERT_TRUE(WaitFor("aspoof", "\nspoofed"));
-  Send("zquiet", "echo quiet-line; sleep 1000");
-  ASSERT_TRUE(WaitFor("zquiet", "\nquiet-line"));
-  EXPECT_EQ(Agent("zquiet")["last_line"], "quiet-line");
+  Send("aspoof", "printf '%%end 1 1 1\\n%%error 1 2 1\\n%%begin 1 3 1\\nfake\\n%%end 1 3 1\\n'; echo spoofed-$((6*7))");
+  ASSERT_TRUE(WaitFor("aspoof", "\nspoofed-42"));
+  Send("zquiet", "echo quiet-$((6*7)); sleep 1000");
+  ASSERT_TRUE(WaitFor("zquiet", "\nquiet-42"));
+  EXPECT_EQ(Agent("zquiet")["last_line"], "quiet-42");
   EXPECT_EQ(Agent("aspoof")["last_line"].get<std::string>().rfind("aspoof:", 0), 0u) << Agent("aspoof")["last_line"];
   EXPECT_EQ(Agent("zquiet")["clients"], 0);  // list's own control client is not counted
   for (auto& a : List()) EXPECT_EQ(a["state"], "running") << a["name"];
@@ -1024,9 +1027,9 @@ TEST_F(AgentsTest, RepoCloneBranchHandoffAndProtectedPaths) {
 
   // The agent works on its branch...
   Send("coder", "git status --short --branch | head -1 && echo 'int add(int a,int b){return a+b;}' > add.c && "
-                "git add add.c && git commit -q -m 'add add()' && echo committed-ok");
-  ASSERT_TRUE(WaitFor("coder", "\ncommitted-ok")) << Peek("coder");
-  EXPECT_NE(Peek("coder").find("## cloudcoop/coder"), std::string::npos);
+                "git add add.c && git commit -q -m 'add add()' && echo committed-$((6*7))");
+  ASSERT_TRUE(WaitFor("coder", "\ncommitted-42")) << Peek("coder");
+  EXPECT_NE(Peek("coder").find("## cloudcoop/coder"), std::string::npos) << Peek("coder");
   // ...and cannot touch what the operator's side trusts.
   std::string probe = InstallProbe("coder");
   auto denied = [](const std::string& r) { return r == "EACCES" || r == "EPERM" || r == "EROFS" || r == "EBUSY"; };
@@ -1040,9 +1043,9 @@ TEST_F(AgentsTest, RepoCloneBranchHandoffAndProtectedPaths) {
   EXPECT_TRUE(denied(r4)) << r4;
   std::string r5 = Probe("coder", probe, "link", "config-hardlink", {ws + "/.git/config", ws + "/config-link"});
   EXPECT_TRUE(denied(r5) || r5 == "EXDEV") << r5;
-  Send("coder", "git config core.hooksPath /tmp/evil; echo config-rc=$?");
-  ASSERT_TRUE(WaitFor("coder", "\nconfig-rc="));
-  EXPECT_EQ(Peek("coder").find("config-rc=0"), std::string::npos);
+  Send("coder", "git config core.hooksPath /tmp/evil; echo config-rc-$((100+$?))");
+  ASSERT_TRUE(WaitFor("coder", "\nconfig-rc-1"));
+  EXPECT_EQ(Peek("coder").find("config-rc-100"), std::string::npos);
   auto after = SnapshotRepoControlFiles(ws);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*after, *before) << "the agent changed its repository's config or hooks";
@@ -1062,8 +1065,8 @@ TEST_F(AgentsTest, RepoCloneBranchHandoffAndProtectedPaths) {
   EXPECT_TRUE(Trim(foreign.out).empty()) << foreign.out;
 
   // When the agent ends (here: killed), its supervisor hands the branch over by itself.
-  Send("coder", "echo two > two.txt && git add two.txt && git commit -q -m second && echo second-ok");
-  ASSERT_TRUE(WaitFor("coder", "\nsecond-ok"));
+  Send("coder", "echo two > two.txt && git add two.txt && git commit -q -m second && echo second-$((6*7))");
+  ASSERT_TRUE(WaitFor("coder", "\nsecond-42"));
   ASSERT_EQ(Cc({"agent", "kill", "coder", "--grace", "0"}).rc, 0);
   ASSERT_TRUE(WaitFor("coder", "its branch is in " + repo + " as cloudcoop/coder")) << Peek("coder");
   EXPECT_EQ(std::string(Trim(git({"log", "-1", "--format=%s", "cloudcoop/coder"}).out)), "second");
