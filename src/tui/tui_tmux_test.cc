@@ -319,13 +319,17 @@ TEST(TuiTmuxTest, TranscriptAndAuditViews) {
   Pane p(80, 24, Dashboard(f));
   p.WaitFor("gamma");
   p.Keys({"l"});
-  std::string out = p.WaitFor("output of alpha · 60 lines · following");
-  EXPECT_TRUE(Has(out, "alpha output line 60")) << out;
+  // Both views load in the background ("loading…" first): wait for the content, not the title.
+  std::string out = p.WaitFor("alpha output line 60");
+  EXPECT_TRUE(Has(out, "output of alpha · 60 lines · following")) << out;
   p.Keys({"Home"});
   p.WaitFor("alpha output line 1\n");
-  p.Keys({"Escape", "e"});
-  std::string audit = p.WaitFor("exec and denial records of alpha");
-  EXPECT_TRUE(Has(audit, "deny   connect 169.254.169.254:80")) << audit;
+  // Escape and the next key in one write would read as Alt+key: wait for the list first.
+  p.Keys({"Escape"});
+  p.WaitFor("a add k kill");
+  p.Keys({"e"});
+  std::string audit = p.WaitFor("deny   connect 169.254.169.254:80");
+  EXPECT_TRUE(Has(audit, "exec and denial records of alpha")) << audit;
   p.Keys({"Escape"});
   p.WaitFor("a add k kill");
 }
