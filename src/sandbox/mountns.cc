@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -222,7 +223,6 @@ StatusOr<UniqueFd> AttachPoint() {
 struct Sources {
   std::vector<UniqueFd> binds;  // parallel to plan.binds
   UniqueFd home;
-  std::vector<std::pair<std::string, UniqueFd>> devices;  // name under /dev
   std::vector<std::pair<std::string, UniqueFd>> pins;     // inside path -> writable clone
   std::vector<std::pair<std::string, UniqueFd>> protect;  // inside path -> read-only clone
 };
@@ -252,12 +252,6 @@ Status OpenSources(const SandboxPlan& plan, Sources* src) {
   if (!plan.home_source.empty()) {
     CC_ASSIGN_OR_RETURN(src->home, CloneTree(AT_FDCWD, plan.home_source, plan.home_source));
     CC_RETURN_IF_ERROR(SetAttr(src->home.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, plan.home_source));
-  }
-  for (const char* dev : {"null", "zero", "full", "random", "urandom", "tty"}) {
-    CC_ASSIGN_OR_RETURN(UniqueFd fd,
-                        CloneTree(AT_FDCWD, std::string("/dev/") + dev, std::string("/dev/") + dev));
-    CC_RETURN_IF_ERROR(SetAttr(fd.get(), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, dev));
-    src->devices.emplace_back(dev, std::move(fd));
   }
   // Protected paths: ancestors pinned (writable, so the agent keeps using them), then the paths.
   std::set<std::string> ancestors;
@@ -296,14 +290,24 @@ Status OpenSources(const SandboxPlan& plan, Sources* src) {
   return OkStatus();
 }
 
-Status MountDev(int root, const SandboxPlan& plan, Sources& src) {
+Status MountDev(int root, const SandboxPlan& plan) {
   CC_ASSIGN_OR_RETURN(UniqueFd dev, NewFs("tmpfs", {{"mode", "0755"}, {"size", "64k"}},
                                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev"));
   CC_ASSIGN_OR_RETURN(UniqueFd at, MountPoint(root, "dev", false));
   CC_RETURN_IF_ERROR(Attach(dev.get(), at.get(), "/dev"));
-  for (auto& [name, fd] : src.devices) {
-    CC_ASSIGN_OR_RETURN(UniqueFd node, MountPoint(dev.get(), name, true));
-    CC_RETURN_IF_ERROR(Attach(fd.get(), node.get(), "/dev/" + name));
+  // The init is still root of the host's user namespace: it makes the device nodes (one system
+  // call each, where a bind of the host's node takes four), on this tmpfs that allows them and
+  // is read-only before anything else runs.
+  struct Node {
+    const char* name;
+    unsigned major, minor;
+  };
+  for (const Node& n : {Node{"null", 1, 3}, Node{"zero", 1, 5}, Node{"full", 1, 7}, Node{"random", 1, 8},
+                        Node{"urandom", 1, 9}, Node{"tty", 5, 0}}) {
+    if (mknodat(dev.get(), n.name, S_IFCHR | 0666, makedev(n.major, n.minor)) != 0 ||
+        fchmodat(dev.get(), n.name, 0666, 0) != 0) {  // the umask applied to mknodat
+      return Err("mknodat", std::string("/dev/") + n.name, errno, "report this");
+    }
   }
   CC_ASSIGN_OR_RETURN(UniqueFd pts, NewFs("devpts", {{"ptmxmode", "0666"}, {"mode", "0620"}},
                                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts"));
@@ -332,7 +336,7 @@ Status MountSpecials(int root, const SandboxPlan& plan, uint32_t uid, uint32_t g
                       NewFs("proc", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc"));
   CC_ASSIGN_OR_RETURN(UniqueFd proc_at, MountPoint(root, "proc", false));
   CC_RETURN_IF_ERROR(Attach(proc.get(), proc_at.get(), "/proc"));
-  CC_RETURN_IF_ERROR(MountDev(root, plan, src));
+  CC_RETURN_IF_ERROR(MountDev(root, plan));
   std::string size = std::to_string(plan.tmp_size_bytes);
   CC_ASSIGN_OR_RETURN(UniqueFd tmp, NewFs("tmpfs", {{"mode", "1777"}, {"size", size}},
                                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp"));
