@@ -84,7 +84,15 @@ StatusOr<Message> Recv(int sock) {
   mh.msg_control = control;
   mh.msg_controllen = sizeof control;
   ssize_t n;
+  bool reset_seen = false;
   while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0) {
+    // A peer that exited with our last message unread leaves ECONNRESET pending, and a
+    // SOCK_SEQPACKET read reports it before what the peer queued first (its error report): the
+    // read consumes the error, so read once more for the queue (or the end of it).
+    if (errno == ECONNRESET && !reset_seen) {
+      reset_seen = true;
+      continue;
+    }
     if (errno != EINTR) {
       return LayerErrno(Layer::kSupervisor, "recvmsg", "(supervisor channel)", errno, "report this");
     }

@@ -218,6 +218,27 @@ TEST(ChannelTest, MessagesAndDescriptorsCrossTheSocket) {
   EXPECT_EQ(eof.status().code(), StatusCode::kUnavailable);
 }
 
+// The init's failure report races the supervisor's go: the init sends its error and exits without
+// reading the go. Closing a connected unix socket with unread data makes the kernel set
+// ECONNRESET on the peer, and a SOCK_SEQPACKET read reports that error before the queued report.
+TEST(ChannelTest, AReportQueuedBeforeThePeerClosedUnreadIsStillRead) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd supervisor(sv[0]), init(sv[1]);
+  channel::Message error{channel::Type::kError};
+  error.status = Status(StatusCode::kNotFound, "sandbox layer mountns: open_tree /gone: errno ENOENT");
+  ASSERT_TRUE(channel::Send(init.get(), error).ok());
+  ASSERT_TRUE(channel::Send(supervisor.get(), channel::Message{channel::Type::kGo}).ok());
+  init.Reset();  // exits with the go unread
+  auto got = channel::Recv(supervisor.get());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->type, channel::Type::kError);
+  EXPECT_EQ(got->status.message(), "sandbox layer mountns: open_tree /gone: errno ENOENT");
+  auto eof = channel::Recv(supervisor.get());
+  ASSERT_FALSE(eof.ok());
+  EXPECT_EQ(eof.status().code(), StatusCode::kUnavailable);
+}
+
 TEST(SeccompTest, FilterDeniesTheListWithEperm) {
   auto program = seccomp::BuildFilter();
   ASSERT_TRUE(program.ok()) << program.status().ToString();
