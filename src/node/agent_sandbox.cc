@@ -23,6 +23,14 @@ StatusOr<LaunchResult> UnavailableSandbox::Run(const LaunchRequest& request, con
                " --unsandboxed ... (own uid and no_new_privs only; printed and logged)");
 }
 
+std::map<std::string, ResourceUsage> AgentSandbox::UsageOf(const std::vector<const AgentRecord*>& records) {
+  std::map<std::string, ResourceUsage> out;
+  for (const AgentRecord* r : records) {
+    if (auto u = Usage(*r)) out[r->name] = *u;
+  }
+  return out;
+}
+
 std::string SandboxName(const AgentRecord& record) { return record.name + "-" + std::to_string(record.uid); }
 
 namespace {
@@ -151,6 +159,27 @@ std::optional<ResourceUsage> NamespaceSandbox::Usage(const AgentRecord& record) 
   if (!info.ok() || !info->has_value() || !(*info)->alive || !(*info)->have_usage) return std::nullopt;
   const auto& u = (*info)->usage;
   return ResourceUsage{static_cast<double>(u.cpu_usec) / 1e6, u.memory_bytes, u.pids};
+}
+
+std::map<std::string, ResourceUsage> NamespaceSandbox::UsageOf(const std::vector<const AgentRecord*>& records) {
+  // Agents of one host share its state directory: group them by it, one pass each.
+  std::map<std::string, std::vector<const AgentRecord*>> by_dir;
+  for (const AgentRecord* r : records) {
+    if (!r->state_dir.empty() && r->uid != 0) by_dir[r->state_dir].push_back(r);
+  }
+  std::map<std::string, ResourceUsage> out;
+  for (const auto& [dir, group] : by_dir) {
+    std::vector<std::string> names;
+    for (const AgentRecord* r : group) names.push_back(SandboxName(*r));
+    auto counters = sandbox::ReadCountersOf(dir, names);
+    for (const AgentRecord* r : group) {
+      auto it = counters.find(SandboxName(*r));
+      if (it == counters.end()) continue;
+      const auto& u = it->second;
+      out[r->name] = ResourceUsage{static_cast<double>(u.cpu_usec) / 1e6, u.memory_bytes, u.pids};
+    }
+  }
+  return out;
 }
 
 Status NamespaceSandbox::Freeze(const AgentRecord& record) {

@@ -59,6 +59,9 @@ class AgentSandbox {
   virtual StatusOr<LaunchResult> Run(const LaunchRequest& request,
                                      const std::function<void()>& on_running) = 0;
   virtual std::optional<ResourceUsage> Usage(const AgentRecord& record) = 0;
+  // Usage(r) of several agents at once (`agent list`), by agent name; agents without usage are
+  // left out. The default asks Usage() for each.
+  virtual std::map<std::string, ResourceUsage> UsageOf(const std::vector<const AgentRecord*>& records);
   virtual Status Freeze(const AgentRecord& record) = 0;
   virtual Status Thaw(const AgentRecord& record) = 0;
   virtual Status Kill(const AgentRecord& record) = 0;  // kill all in the cgroup, verify it is empty
@@ -82,6 +85,8 @@ class NamespaceSandbox : public AgentSandbox {
  public:
   StatusOr<LaunchResult> Run(const LaunchRequest& request, const std::function<void()>& on_running) override;
   std::optional<ResourceUsage> Usage(const AgentRecord& record) override;
+  // One pass over the running records of each state directory (not a lookup per agent).
+  std::map<std::string, ResourceUsage> UsageOf(const std::vector<const AgentRecord*>& records) override;
   Status Freeze(const AgentRecord& record) override;
   Status Thaw(const AgentRecord& record) override;
   Status Kill(const AgentRecord& record) override;

@@ -465,36 +465,65 @@ StatusOr<std::vector<AgentView>> AgentHost::List(bool tails) {
     if (!problems.empty()) return problems.front();
     return out;
   }
+  // tmux (a client process and the server's work) answers on a thread of its own while this one
+  // counts processes and reads the status files and cgroup counters: on two CPUs the waits overlap.
+  // Nothing else uses tmux_ until the join.
   std::vector<PaneInfo> panes;
   std::map<std::string, std::string> screens;
-  if (tails) {
-    std::vector<std::string> names;
-    for (const auto& r : records) names.push_back(r.name);
-    auto both = tmux_.ListPanesWithScreens(names);
-    if (!both.ok() && both.status().code() != StatusCode::kNotFound) return both.status();
-    if (both.ok()) {
-      panes = std::move(both->first);
-      screens = std::move(both->second);
+  Status tmux_status;
+  std::vector<std::string> names;
+  for (const auto& r : records) names.push_back(r.name);
+  std::thread tmux_thread([&] {
+    if (tails) {
+      auto both = tmux_.ListPanesWithScreens(names);
+      if (!both.ok() && both.status().code() != StatusCode::kNotFound) tmux_status = both.status();
+      if (both.ok()) {
+        panes = std::move(both->first);
+        screens = std::move(both->second);
+      }
+    } else if (auto p = tmux_.ListPanes(); p.ok()) {
+      panes = *p;
+    } else if (p.status().code() != StatusCode::kNotFound) {
+      tmux_status = p.status();
     }
-  } else if (auto p = tmux_.ListPanes(); p.ok()) {
-    panes = *p;
-  } else if (p.status().code() != StatusCode::kNotFound) {
-    return p.status();
+  });
+  auto procs = CountByOwner(registry_.uids().Matcher());
+  std::vector<std::optional<AgentStatus>> statuses;
+  statuses.reserve(records.size());
+  for (const auto& r : records) statuses.push_back(registry_.GetStatus(r.name));
+  // The cgroup counters of every agent that may be running (the pane decides below; only those
+  // shown as running get them), in one pass over the sandboxes' records.
+  std::vector<const AgentRecord*> maybe_running;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& st = statuses[i];
+    bool exited = st && st->generation == records[i].generation && st->exited_at;
+    if (records[i].state == AdminState::kRunning && !exited) maybe_running.push_back(&records[i]);
   }
-  timer.Step("tmux list-panes and capture-pane");
+  std::map<std::string, ResourceUsage> usage;
+  if (!maybe_running.empty()) usage = sandbox_.UsageOf(maybe_running);
+  timer.Step("count processes, status files and usage");
+  tmux_thread.join();
+  timer.Step("tmux list-panes and capture-pane (the rest of the wait)");
+  if (!tmux_status.ok()) return tmux_status;
   std::map<std::string, PaneInfo> by_name;
   for (const auto& p : panes) by_name[p.session] = p;
-  auto procs = CountByOwner(registry_.uids().Matcher());
-  timer.Step("count processes");
   SystemTime now = clock_.Now();
-  for (auto& r : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    AgentRecord& r = records[i];
     AgentView v;
-    v.status = registry_.GetStatus(r.name);
+    v.status = std::move(statuses[i]);
     auto pane = by_name.find(r.name);
     bool have_pane = pane != by_name.end();
     if (have_pane) v.clients = pane->second.clients;
     if (auto it = procs.find(r.uid); it != procs.end()) v.processes = it->second;
     bool status_current = v.status && v.status->generation == r.generation;
+    if (r.state == AdminState::kRunning && !(status_current && v.status->exited_at) &&
+        (!have_pane || pane->second.dead)) {
+      // The status was read before tmux answered: a supervisor that ended meanwhile wrote its exit
+      // first, so read it again rather than show only the pane's "supervisor status".
+      v.status = registry_.GetStatus(r.name);
+      status_current = v.status && v.status->generation == r.generation;
+    }
     switch (r.state) {
       case AdminState::kCreating:
         v.state = ProcessAlive(r.creator_pid) ? "creating" : "failed";
@@ -524,13 +553,13 @@ StatusOr<std::vector<AgentView>> AgentHost::List(bool tails) {
     if (v.state == "running") {
       SystemTime since = status_current ? v.status->started_at : r.started_at;
       v.uptime = std::chrono::duration_cast<Duration>(now - since);
-      v.usage = sandbox_.Usage(r);
+      if (auto it = usage.find(r.name); it != usage.end()) v.usage = it->second;
     }
     if (auto s = screens.find(r.name); s != screens.end()) v.last_line = LastLine(s->second);
     v.record = std::move(r);
     out.push_back(std::move(v));
   }
-  timer.Step("status files and usage");
+  timer.Step("views");
   return out;
 }
 

@@ -154,7 +154,11 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
                                                        {"generation", static_cast<int64_t>(rec.generation)},
                                                        {"argv", argv},
                                                        {"sandboxed", !rec.unsandboxed}}),
-                               audit::Durability::kSync);
+                               // Lifecycle records are batched (ADR 0004): written (they survive
+                               // kill -9) but not synced here; the next synced record or the
+                               // logger's close anchors them. A sync here held the audit lock
+                               // while `agent add` waited to record its own end.
+                               audit::Durability::kBatched);
     if (!a.ok()) std::cout << "cloudcoop: warning: audit log: " << a.status().ToString() << "\n";
   };
   int wstatus = 0;

@@ -78,6 +78,8 @@ class Cgroup {
   // SIGKILL to every member until the group is empty (bounded; error if something survives).
   virtual Status KillAll() = 0;
   virtual StatusOr<Usage> ReadUsage() = 0;
+  // Only cpu_usec, memory_bytes and pids (what `agent list` shows): three reads instead of a dozen.
+  virtual StatusOr<Usage> ReadCounters() { return ReadUsage(); }
 };
 
 // Where the controllers are on this host.

@@ -226,6 +226,12 @@ TEST_F(CgroupV2Test, JoinListsThePidAndUsageIsParsed) {
   EXPECT_EQ(usage->limits.pids, 64);
   EXPECT_DOUBLE_EQ(usage->limits.cpus, 0.5);
   EXPECT_EQ(usage->limits.memory_bytes, 64ULL << 20);
+  // What `agent list` reads: the same three counters, nothing else.
+  auto counters = group->ReadCounters();
+  ASSERT_TRUE(counters.ok()) << counters.status().ToString();
+  EXPECT_EQ(counters->cpu_usec, usage->cpu_usec);
+  EXPECT_EQ(counters->memory_bytes, usage->memory_bytes);
+  EXPECT_EQ(counters->pids, usage->pids);
 }
 
 TEST_F(CgroupV2Test, KillUsesCgroupKillAndCleanupRemovesTheGroup) {

@@ -208,6 +208,16 @@ class V1 : public Cgroup {
                       "they are stuck in the kernel; check `cat /proc/<pid>/stack` and retry");
   }
 
+  StatusOr<Usage> ReadCounters() override {
+    Usage u;
+    CC_ASSIGN_OR_RETURN(uint64_t ns, ReadNumber(fs_, JoinPath(Dir("cpuacct"), "cpuacct.usage")));
+    u.cpu_usec = ns / 1000;
+    CC_ASSIGN_OR_RETURN(u.memory_bytes, ReadNumber(fs_, JoinPath(Dir("memory"), "memory.usage_in_bytes")));
+    CC_ASSIGN_OR_RETURN(uint64_t pids, ReadNumber(fs_, JoinPath(Dir("pids"), "pids.current")));
+    u.pids = static_cast<int64_t>(pids);
+    return u;
+  }
+
   StatusOr<Usage> ReadUsage() override {
     Usage u;
     CC_ASSIGN_OR_RETURN(uint64_t ns, ReadNumber(fs_, JoinPath(Dir("cpuacct"), "cpuacct.usage")));

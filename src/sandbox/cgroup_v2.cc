@@ -174,6 +174,21 @@ class V2 : public Cgroup {
     return OkStatus();
   }
 
+  StatusOr<Usage> ReadCounters() override {
+    Usage u;
+    CC_ASSIGN_OR_RETURN(std::string cpu_stat, fs_.Read(File("cpu.stat")));
+    auto usage = ParseKeyedValue(cpu_stat, "usage_usec");
+    if (!usage.ok()) {
+      return LayerError(Layer::kCgroup, StatusCode::kDataLoss, File("cpu.stat") + " has no usage_usec",
+                        "report this");
+    }
+    u.cpu_usec = *usage;
+    CC_ASSIGN_OR_RETURN(u.memory_bytes, ReadNumber(fs_, File("memory.current")));
+    CC_ASSIGN_OR_RETURN(uint64_t pids, ReadNumber(fs_, File("pids.current")));
+    u.pids = static_cast<int64_t>(pids);
+    return u;
+  }
+
   StatusOr<Usage> ReadUsage() override {
     Usage u;
     CC_ASSIGN_OR_RETURN(std::string cpu_stat, fs_.Read(File("cpu.stat")));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/files.h"
 #include "sandbox/ids.h"
@@ -88,6 +89,30 @@ StatusOr<SandboxInfo> FindSandbox(const std::string& state_dir, const std::strin
 StatusOr<cgroup::Usage> ReadUsage(const state::RunningRecord& record) {
   CC_ASSIGN_OR_RETURN(auto group, GroupOf(record));
   return group->ReadUsage();
+}
+
+std::map<std::string, cgroup::Usage> ReadCountersOf(const std::string& state_dir,
+                                                    const std::vector<std::string>& names) {
+  std::map<std::string, cgroup::Usage> out;
+  auto present = ListDir(state::RunningDir(state_dir));
+  if (!present.ok()) return out;
+  std::set<std::string> files(present->begin(), present->end());
+  for (const auto& name : names) {
+    if (name.empty() || name.find('/') != std::string::npos || files.count(name + ".json") == 0) continue;
+    std::string path = state::RecordPath(state_dir, name);
+    // A record is rewritten in place (state.h): one being written at this instant does not parse.
+    StatusOr<state::RunningRecord> record = state::ReadBrief(path);
+    for (int attempt = 0; attempt < 20 && !record.ok() && PathExists(path); ++attempt) {
+      usleep(1000);
+      record = state::ReadBrief(path);
+    }
+    if (!record.ok() || !state::SupervisorAlive(*record)) continue;
+    auto group = GroupOf(*record);
+    if (!group.ok()) continue;
+    auto usage = (*group)->ReadCounters();
+    if (usage.ok()) out[name] = *usage;
+  }
+  return out;
 }
 
 Status FreezeSandbox(const state::RunningRecord& record, bool frozen) {

@@ -8,6 +8,7 @@
 #ifndef CLOUDCOOP_SANDBOX_CONTROL_H_
 #define CLOUDCOOP_SANDBOX_CONTROL_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ StatusOr<std::vector<SandboxInfo>> ListSandboxes(const std::string& state_dir);
 StatusOr<SandboxInfo> FindSandbox(const std::string& state_dir, const std::string& name);
 
 StatusOr<cgroup::Usage> ReadUsage(const state::RunningRecord& record);
+// The counters (cgroup::Cgroup::ReadCounters: CPU time, memory, pids) of the named sandboxes that
+// are recorded under `state_dir`, alive and in a cgroup, in one pass over the running records
+// (each read without its plan). Names with no such sandbox are left out.
+std::map<std::string, cgroup::Usage> ReadCountersOf(const std::string& state_dir,
+                                                    const std::vector<std::string>& names);
 // Freezes (or thaws) every process of the sandbox.
 Status FreezeSandbox(const state::RunningRecord& record, bool frozen);
 // SIGKILLs every process of the sandbox and waits until its group is empty.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "core/files.h"
 #include "sandbox/channel.h"
@@ -151,6 +152,53 @@ TEST(StateTest, RecordsRoundTripAndANameIsUniqueAmongLiveSandboxes) {
   r.phase = "running";
   ASSERT_TRUE(state::Update(claimed->get(), r).ok());
   EXPECT_EQ(state::Read(state::RecordPath(tmp.path(), "agent-1"))->phase, "running");
+}
+
+TEST(StateTest, ABriefReadHasEveryFieldButThePlanWhateverTheRecordsShape) {
+  TempDir tmp;
+  state::RunningRecord r;
+  r.name = "agent-2";
+  r.phase = "running";
+  r.supervisor_pid = 4242;
+  r.supervisor_start_ticks = 777;
+  r.init_pid = 4243;
+  r.uid = r.gid = 1000000002;
+  r.started_unix = 1795462170;
+  r.net = "none";
+  r.cgroup_version = 1;
+  r.cgroup_paths = {{"memory", "/sys/fs/cgroup/memory/cloudcoop/agent-2"}, {"pids", "/sys/fs/cgroup/pids/x"}};
+  r.degraded = {"landlock: x"};
+  // A plan whose strings look like the split point: only the top-level key may match it.
+  r.plan_json = "{\"argv\":[\",\\n  \\\"plan\\\": \"],\"nested\":{\"plan\":{\"name\":\"evil\"}}}";
+  auto check = [&](const StatusOr<state::RunningRecord>& b) {
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(b->name, r.name);
+    EXPECT_EQ(b->phase, r.phase);
+    EXPECT_EQ(b->supervisor_pid, r.supervisor_pid);
+    EXPECT_EQ(b->supervisor_start_ticks, r.supervisor_start_ticks);
+    EXPECT_EQ(b->init_pid, r.init_pid);
+    EXPECT_EQ(b->uid, r.uid);
+    EXPECT_EQ(b->started_unix, r.started_unix);
+    EXPECT_EQ(b->net, r.net);
+    EXPECT_EQ(b->cgroup_version, r.cgroup_version);
+    EXPECT_EQ(b->cgroup_paths, r.cgroup_paths);
+    EXPECT_EQ(b->degraded, r.degraded);
+    EXPECT_TRUE(b->plan_json.empty());
+  };
+  std::string text = state::ToJson(r);
+  ASSERT_TRUE(state::FromJson(text).ok());
+  EXPECT_EQ(state::FromJson(text)->plan_json, nlohmann::json::parse(r.plan_json).dump());
+  check(state::FromJson(text, /*with_plan=*/false));
+  // The same record written another way (compact, the plan first): parsed whole, plan skipped.
+  nlohmann::json j = nlohmann::json::parse(text);
+  std::string compact = "{\"plan\":" + j["plan"].dump() + ",";
+  j.erase("plan");
+  compact += j.dump().substr(1);
+  check(state::FromJson(compact, /*with_plan=*/false));
+  // Through the file.
+  std::string path = tmp.Write("agent-2.json", text);
+  check(state::ReadBrief(path));
+  EXPECT_FALSE(state::FromJson(text.substr(0, 40), /*with_plan=*/false).ok()) << "a torn record does not parse";
 }
 
 TEST(StateTest, AStaleRecordIsTakenOver) {

@@ -70,8 +70,25 @@ std::string ToJson(const RunningRecord& r) {
   return out;
 }
 
-StatusOr<RunningRecord> FromJson(const std::string& text) {
-  json j = json::parse(text, nullptr, false);
+StatusOr<RunningRecord> FromJson(const std::string& text, bool with_plan) {
+  json j;
+  if (with_plan) {
+    j = json::parse(text, nullptr, false);
+  } else {
+    // Without the plan, which is most of the text. ToJson writes it last, after a newline and the
+    // two-space indent of a top-level key; a newline cannot occur inside a JSON string and nested
+    // keys are indented deeper, so that spot is found exactly and the fields before it end the
+    // object. Text of another shape is parsed whole, the plan skipped by the parser (never built).
+    const std::string_view marker = ",\n  \"plan\": ";
+    size_t at = text.find(marker);
+    if (at != std::string::npos) j = json::parse(text.substr(0, at) + "\n}", nullptr, false);
+    if (at == std::string::npos || j.is_discarded()) {
+      json::parser_callback_t skip_plan = [](int depth, json::parse_event_t event, json& parsed) {
+        return !(depth == 1 && event == json::parse_event_t::key && parsed == "plan");
+      };
+      j = json::parse(text, skip_plan, false);
+    }
+  }
   if (j.is_discarded() || !j.is_object()) {
     return DataLossError("sandbox record does not parse as JSON").WithFix("remove the damaged record");
   }
@@ -159,6 +176,11 @@ void Remove(const std::string& state_dir, const std::string& name) {
 StatusOr<RunningRecord> Read(const std::string& path) {
   CC_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return FromJson(text);
+}
+
+StatusOr<RunningRecord> ReadBrief(const std::string& path) {
+  CC_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return FromJson(text, /*with_plan=*/false);
 }
 
 StatusOr<std::vector<RunningRecord>> List(const std::string& state_dir) {

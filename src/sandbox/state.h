@@ -49,6 +49,9 @@ Status Update(int fd, const RunningRecord& record);
 void Remove(const std::string& state_dir, const std::string& name);
 
 StatusOr<RunningRecord> Read(const std::string& path);
+// The record without its plan (plan_json stays empty): what listings need, without building and
+// dumping the plan, which is most of the record.
+StatusOr<RunningRecord> ReadBrief(const std::string& path);
 // Every record, live or stale, sorted by name. A missing directory is an empty list.
 StatusOr<std::vector<RunningRecord>> List(const std::string& state_dir);
 
@@ -57,7 +60,7 @@ uint64_t ProcessStartTicks(pid_t pid);
 bool SupervisorAlive(const RunningRecord& record);
 
 std::string ToJson(const RunningRecord& record);
-StatusOr<RunningRecord> FromJson(const std::string& text);
+StatusOr<RunningRecord> FromJson(const std::string& text, bool with_plan = true);
 
 }  // namespace cloudcoop::sandbox::state
 
