@@ -346,6 +346,13 @@ std::string Redactor::Redact(std::string_view text) const {
 
 bool Redactor::ContainsSecret(std::string_view text) const { return !Scan(text, true).matches.empty(); }
 
+bool Redactor::ContinuesToken(int rule, char c) {
+  if (rule < 0 || rule >= kRuleCount) return false;
+  return InClass(kRules[rule].jwt ? Cls::kDotted : kRules[rule].cls, c);
+}
+
+size_t Redactor::KeyBlockEnd(std::string_view t, size_t from) { return FindKeyBlockEnd(t, from); }
+
 // Handles the states left by an overflow. Returns false when everything pending was consumed.
 bool Redactor::Stream::Continue(std::string* out) {
   (void)out;

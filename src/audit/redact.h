@@ -81,7 +81,42 @@ class Redactor {
     bool in_key_block_ = false;  // after an overflow inside a key block: drop until its END line
   };
 
+  // A Stream for terminal output (agent transcripts, docs/adr/0018-transcripts.md): also masks a
+  // secret whose characters the terminal shows together but the bytes keep apart — interleaved
+  // with escape sequences (colours, cursor moves, titles, charset switches: CSI, OSC, DCS, SOS,
+  // PM, APC and ESC sequences) and with control characters other than newline and tab (\r, \b,
+  // BEL, NUL, ...; DEL too), in any number of writes. It scans the "screen text" (the bytes with
+  // those removed, as StripTerminalEscapes shows them) and masks the whole raw span a match
+  // covers, escape sequences inside it included; then the result goes through a plain Stream, so
+  // a secret contiguous in the bytes (also inside an escape sequence, e.g. a window title) is
+  // masked as before. What it cannot see: text a terminal would reorder or overwrite (cursor
+  // addressing drawing a secret out of order, backspace or \r overwrites, text in columns), a
+  // character swallowed by an escape sequence (ESC followed by a character of the secret), 8-bit
+  // C1 controls, and deliberate encodings (base64, reversed) — redaction is for accidents, not
+  // against an agent hiding its own secret.
+  class TerminalStream {
+   public:
+    static constexpr size_t kMaxHold = Stream::kMaxHold;
+    explicit TerminalStream(const Redactor& redactor) : r_(redactor), bytes_(redactor) {}
+    std::string Write(std::string_view chunk);
+    std::string Finish();
+
+   private:
+    std::string Take(bool final);
+    bool Continue();  // the overflow states, as Stream's
+    const Redactor& r_;
+    Stream bytes_;         // the second pass, over the raw bytes
+    std::string pending_;  // raw bytes not yet passed on
+    int swallow_rule_ = -1;
+    bool in_key_block_ = false;
+    bool finishing_ = false;
+  };
+
  private:
+  // For the streams' overflow states: whether `c` continues a token of rule `rule`, and where the
+  // first complete END line of a private key block at or after `from` ends (npos: none).
+  static bool ContinuesToken(int rule, char c);
+  static size_t KeyBlockEnd(std::string_view t, size_t from);
   struct Secret {
     std::string name;
     std::string value;

@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
+#include <string>
+#include <vector>
+
+#include "audit/transcript.h"
 
 namespace cloudcoop::audit {
 namespace {
@@ -179,6 +184,139 @@ TEST(RedactStreamTest, OverlongKeyBlockIsMaskedNotLeaked) {
   out += s.Write("ATE KEY----- b");
   out += s.Finish();
   EXPECT_EQ(out, "a [REDACTED:private-key] b");
+}
+
+// ---- Terminal output: secrets split by escape sequences and control characters (ADR 0018) ----
+
+const char* kLiteral = "literal-secret-value-123";
+
+std::string TerminalInPieces(const Redactor& r, const std::string& text, const std::vector<size_t>& cuts) {
+  Redactor::TerminalStream s(r);
+  std::string out;
+  size_t pos = 0;
+  for (size_t cut : cuts) {
+    out += s.Write(std::string_view(text).substr(pos, cut - pos));
+    pos = cut;
+  }
+  out += s.Write(std::string_view(text).substr(pos));
+  out += s.Finish();
+  return out;
+}
+
+// `secret` with `between(i)` inserted before its i-th character (i >= 1).
+std::string Interleave(const std::string& secret, const std::function<std::string(size_t)>& between) {
+  std::string out;
+  for (size_t i = 0; i < secret.size(); ++i) {
+    if (i > 0) out += between(i);
+    out += secret[i];
+  }
+  return out;
+}
+
+// No trace of `secret` on disk: not in the bytes, not in what `cloudcoop logs` shows, and not
+// as a longer piece than `keep` characters of it either.
+void ExpectNoSecret(const std::string& out, const std::string& secret, const std::string& where) {
+  std::string screen = StripTerminalEscapes(out);
+  EXPECT_EQ(out.find(secret), std::string::npos) << where << ": " << out;
+  EXPECT_EQ(screen.find(secret), std::string::npos) << where << ": " << screen;
+  EXPECT_EQ(screen.find(secret.substr(0, 8)), std::string::npos) << where << ": " << screen;
+  EXPECT_EQ(screen.find(secret.substr(secret.size() - 8)), std::string::npos) << where << ": " << screen;
+}
+
+// What a program puts between the characters of a secret that the terminal still shows as one.
+std::vector<std::pair<std::string, std::function<std::string(size_t)>>> Separators() {
+  return {
+      {"a colour per character", [](size_t i) { return "\x1b[3" + std::to_string(i % 8) + "m"; }},
+      {"bold and reset", [](size_t i) { return i % 2 ? std::string("\x1b[1m") : std::string("\x1b[0m"); }},
+      {"256 and true colour", [](size_t i) { return i % 2 ? std::string("\x1b[38;5;208m") : std::string("\x1b[38;2;1;2;3m"); }},
+      {"cursor moves", [](size_t i) { return i % 3 == 0 ? std::string("\x1b[1C\x1b[1D") : std::string("\x1b[K"); }},
+      {"a window title", [](size_t) { return std::string("\x1b]0;title\a"); }},
+      {"a title ended by ST", [](size_t) { return std::string("\x1b]2;t\x1b\\"); }},
+      {"charset switches", [](size_t i) { return i % 2 ? std::string("\x1b(B") : std::string("\x1b)0"); }},
+      {"keypad modes", [](size_t i) { return i % 2 ? std::string("\x1b=") : std::string("\x1b>"); }},
+      {"a DCS string", [](size_t) { return std::string("\x1bPq#0\x1b\\"); }},
+      {"control characters", [](size_t i) { return std::string(1, "\a\x0e\x0f\r\x7f"[i % 5]); }},
+      {"NUL bytes", [](size_t) { return std::string(1, '\0'); }},
+  };
+}
+
+TEST(RedactTerminalTest, SecretsInterleavedWithEscapeSequencesAreMasked) {
+  Redactor r;
+  ASSERT_TRUE(r.AddSecret("LIT", kLiteral));
+  for (const std::string& secret : {std::string(kLiteral), std::string(kAnthropic), std::string(kGithub)}) {
+    for (const auto& [what, sep] : Separators()) {
+      std::string text = "before \x1b[32m" + Interleave(secret, sep) + "\x1b[0m after\n";
+      std::string whole = TerminalInPieces(r, text, {});
+      ExpectNoSecret(whole, secret, what);
+      EXPECT_NE(whole.find("[REDACTED:"), std::string::npos) << what << ": " << whole;
+      EXPECT_EQ(whole.rfind("before \x1b[32m", 0), 0u) << what << ": what surrounds it is kept: " << whole;
+      EXPECT_NE(whole.find(" after\n"), std::string::npos) << what << ": " << whole;
+    }
+  }
+}
+
+// Split into two writes at every byte (inside escape sequences too), and byte by byte: the same
+// bytes reach disk as when the text came whole.
+TEST(RedactTerminalTest, EverySplitPointEqualsWholeText) {
+  Redactor r;
+  ASSERT_TRUE(r.AddSecret("LIT", kLiteral));
+  for (const auto& [what, sep] : Separators()) {
+    std::string text = "x " + Interleave(kLiteral, sep) + " y " + Interleave(kGithub, sep) + " z\n";
+    std::string whole = TerminalInPieces(r, text, {});
+    ExpectNoSecret(whole, kLiteral, what);
+    ExpectNoSecret(whole, kGithub, what);
+    for (size_t cut = 0; cut <= text.size(); ++cut) {
+      ASSERT_EQ(TerminalInPieces(r, text, {cut}), whole) << what << ", split at " << cut;
+    }
+    std::vector<size_t> every;
+    for (size_t i = 1; i < text.size(); ++i) every.push_back(i);
+    EXPECT_EQ(TerminalInPieces(r, text, every), whole) << what << ", byte by byte";
+  }
+}
+
+TEST(RedactTerminalTest, PlainSecretsAndTextWithoutSecretsAreAsBefore) {
+  Redactor r;
+  ASSERT_TRUE(r.AddSecret("LIT", kLiteral));
+  // What the byte stream masks, the terminal stream masks the same way.
+  std::string text = MixedText();
+  EXPECT_EQ(TerminalInPieces(r, text, {}), r.Redact(text));
+  // Escape sequences without secrets pass unchanged, and at once.
+  Redactor::TerminalStream s(r);
+  std::string colours = "\x1b[1;31merror:\x1b[0m build failed \x1b]0;make\a\r\n";
+  EXPECT_EQ(s.Write(colours), colours);
+  EXPECT_EQ(s.Write("\x1b[3"), "") << "an escape sequence not complete yet is held";
+  EXPECT_EQ(s.Write("2mok\x1b[0m\n"), "\x1b[32mok\x1b[0m\n");
+  // A secret inside an escape sequence (a window title) is masked by the byte pass.
+  std::string title = std::string("\x1b]0;") + kLiteral + "\a done\n";
+  std::string out = TerminalInPieces(r, title, {});
+  EXPECT_EQ(out.find(kLiteral), std::string::npos) << out;
+  EXPECT_NE(out.find(" done\n"), std::string::npos) << out;
+}
+
+TEST(RedactTerminalTest, OverlongTokenSplitByEscapesIsMaskedNotLeaked) {
+  Redactor r;
+  Redactor::TerminalStream s(r);
+  std::string out = s.Write("x g\x1b[1mhp_");
+  std::string body;
+  while (body.size() < 3 * Redactor::TerminalStream::kMaxHold) body += "AAAA\x1b[0m";
+  for (size_t i = 0; i < body.size(); i += 1000) out += s.Write(std::string_view(body).substr(i, 1000));
+  out += s.Write(" tail");
+  out += s.Finish();
+  EXPECT_EQ(StripTerminalEscapes(out), "x [REDACTED:github-token] tail");
+}
+
+// The documented limit: text drawn out of order by cursor addressing is what the screen shows,
+// not what the bytes say; the stream does not emulate a terminal, so it cannot reassemble it.
+TEST(RedactTerminalTest, DocumentedLimitSecretDrawnOutOfOrderIsNotRecognised) {
+  Redactor r;
+  ASSERT_TRUE(r.AddSecret("LIT", kLiteral));
+  std::string secret = kLiteral;
+  std::string half2 = secret.substr(12), half1 = secret.substr(0, 12);
+  // Second half at column 13, then the first half at column 1: the screen reads the secret.
+  std::string text = "\x1b[5;13H" + half2 + "\x1b[5;1H" + half1 + "\n";
+  std::string out = TerminalInPieces(r, text, {});
+  EXPECT_NE(out.find(half2), std::string::npos);
+  EXPECT_NE(out.find(half1), std::string::npos);
 }
 
 }  // namespace

@@ -300,6 +300,16 @@ Status FollowTranscript(const std::string& dir, const std::string& name,
     }
     std::this_thread::sleep_for(poll);
   }
+  // What was written since the last look (the writer's last words before the agent went away,
+  // or before we were asked to stop), also when the file rotated meanwhile.
+  if (st.ok() && fd >= 0) st = drain();
+  struct stat now;
+  if (st.ok() && (fd < 0 || (stat(path.c_str(), &now) == 0 && now.st_ino != ino))) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+    st = open_current(/*at_end=*/false);
+    if (st.ok() && fd >= 0) st = drain();
+  }
   if (fd >= 0) close(fd);
   if (!partial.empty()) emit(partial);
   return st;

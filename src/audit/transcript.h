@@ -66,7 +66,7 @@ class TranscriptWriter {
 
   TranscriptOptions options_;
   std::shared_ptr<const Redactor> redactor_;
-  Redactor::Stream stream_;
+  Redactor::TerminalStream stream_;  // also across escape sequences (redact.h)
   int fd_ = -1;
   uint64_t size_ = 0;
   uint64_t rotations_ = 0;

@@ -69,6 +69,29 @@ TEST(TranscriptTest, SecretSplitAcrossEveryPossibleBoundaryIsMasked) {
   }
 }
 
+// A secret with a colour before every character, split into two writes at every byte: never on
+// disk, neither in the bytes nor in what `cloudcoop logs` shows (ADR 0018).
+TEST(TranscriptTest, SecretSplitByEscapeSequencesIsMasked) {
+  testing::TempDir tmp;
+  std::string dir = tmp.path() + "/t";
+  std::string secret = kSecret;
+  std::string coloured;
+  for (size_t i = 0; i < secret.size(); ++i) coloured += "\x1b[3" + std::to_string(i % 8) + "m" + secret[i];
+  std::string line = "key: " + coloured + "\x1b[0m ok\r\n";
+  for (size_t cut = 1; cut < line.size(); ++cut) {
+    (void)RemoveTree(dir);
+    auto w = TranscriptWriter::Open({dir, "eps", 1 << 20}, MakeRedactor());
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    ASSERT_TRUE((*w)->Write(line.substr(0, cut)).ok());
+    ASSERT_TRUE((*w)->Write(line.substr(cut)).ok());
+    ASSERT_TRUE((*w)->Finish().ok());
+    std::string text = ReadAll(TranscriptPath(dir, "eps"));
+    std::string shown = StripTerminalEscapes(text);
+    EXPECT_EQ(shown, "key: [REDACTED:MY_API_SECRET] ok\n") << "cut " << cut;
+    EXPECT_EQ(shown.find(secret.substr(0, 6)), std::string::npos) << "cut " << cut;
+  }
+}
+
 TEST(TranscriptTest, ByteByByteWritesAreMasked) {
   testing::TempDir tmp;
   std::string dir = tmp.path() + "/t";

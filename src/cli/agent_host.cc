@@ -44,6 +44,7 @@ StatusOr<LocalHost> OpenLocalHost(const audit::AuditTarget& audit, bool create) 
   options.supervisor_binary = SelfBinary();
   options.redact_env = audit.redact_env;
   options.transcript_max_bytes = audit.settings.transcript_max_bytes;
+  options.audit = audit.settings;
   h.host = std::make_unique<node::AgentHost>(layout, *h.tmux, DefaultProcessRunner(), DefaultClock(),
                                              node::DefaultAgentSandbox(), *h.log, options);
   return h;

@@ -1,5 +1,6 @@
 // cloudcoop node supervise NAME: the command of every agent's tmux pane (not run by hand).
 #include "cli/command.h"
+#include "config/loader.h"
 #include "node/agent_sandbox.h"
 #include "node/state.h"
 #include "node/supervisor.h"
@@ -9,7 +10,11 @@ namespace {
 
 int RunNodeSupervise(Invocation& inv) {
   std::string state = inv.ValueOr("state-dir", node::StateDirFromEnvironment());
-  return node::RunSupervisor(state, inv.args()[0], node::DefaultAgentSandbox());
+  // The audit log is opened as configured (audit.*); a configuration that does not load gives the
+  // defaults (log on, capture on), never less recording.
+  auto config = inv.Config();
+  AuditSettings audit = config.ok() ? (*config)->settings().audit : AuditSettings();
+  return node::RunSupervisor(state, inv.args()[0], node::DefaultAgentSandbox(), audit);
 }
 
 }  // namespace

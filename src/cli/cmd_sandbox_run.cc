@@ -93,6 +93,7 @@ int RunSandboxRun(Invocation& inv) {
   if (!config.ok()) return inv.Fail(config.status());
   auto req = RequestFromFlags(inv);
   if (!req.ok()) return inv.Fail(req.status());
+  req->audit = (*config)->settings().audit;
   auto plan = sandbox::BuildPlan((*config)->settings().agents, *req, sandbox::HostLayout::Read());
   if (!plan.ok()) return inv.Fail(plan.status());
   if (inv.Has("plan")) {

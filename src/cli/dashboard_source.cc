@@ -6,9 +6,12 @@
 #include <cstdio>
 
 #include "audit/control.h"
+#include "audit/transcript.h"
 #include "cli/agent_host.h"
 #include "cli/dashboard_audit.h"
 #include "core/strings.h"
+#include "node/names.h"
+#include "node/state.h"
 #include "node/words.h"
 
 namespace cloudcoop::cli {
@@ -72,7 +75,7 @@ class LocalDashboardSource : public tui::HostSource {
   tui::Capabilities capabilities() const override {
     tui::Capabilities caps;
     caps.transcript = true;
-    caps.transcript_title = "output (pane scroll-back)";
+    caps.transcript_title = "transcript";
     caps.audit = true;
     return caps;
   }
@@ -104,10 +107,18 @@ class LocalDashboardSource : public tui::HostSource {
     return s;
   }
 
+  // The agent's transcript file (what `cloudcoop logs` shows: everything its terminal printed,
+  // secrets masked before disk, escape sequences stripped), not the pane's scroll-back: it
+  // reaches back past the pane's history limit and past restarts, and it holds what the screen
+  // later overwrote.
   StatusOr<std::vector<std::string>> Transcript(const std::string& agent, int max_lines) override {
-    CC_ASSIGN_OR_RETURN(LocalHost h, OpenLocalHost(target_, /*create=*/false));
-    CC_ASSIGN_OR_RETURN(std::string text, h.host->Peek(agent, std::clamp(max_lines, 1, kMaxTranscriptLines)));
-    return Split(text, '\n', /*skip_empty=*/false);
+    CC_RETURN_IF_ERROR(node::ValidateAgentName(agent));
+    node::StateLayout layout = node::StateForReading(node::StateDirFromEnvironment());
+    CC_ASSIGN_OR_RETURN(std::string text, audit::TranscriptTail(layout.transcripts_dir(), agent,
+                                                                std::clamp(max_lines, 1, kMaxTranscriptLines)));
+    std::vector<std::string> lines = Split(audit::StripTerminalEscapes(text), '\n', /*skip_empty=*/false);
+    if (!lines.empty() && lines.back().empty()) lines.pop_back();  // after the last newline
+    return lines;
   }
 
   StatusOr<std::vector<tui::AuditRecord>> AuditRecords(const std::string& agent, int max) override {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <iostream>
 #include <chrono>
 #include <thread>
 
@@ -127,6 +128,7 @@ StatusOr<LaunchResult> NamespaceSandbox::Run(const LaunchRequest& request,
   req.umask = 027;  // the operator's group reads the workspace (ADR 0014); others never
   req.state_dir = r.state_dir;
   req.exit_status_file = request.exit_status_file;
+  req.audit = request.audit;
   const std::string inside_home = "/home/" + r.name;
   CC_ASSIGN_OR_RETURN(req.protected_paths, ToSandboxPaths(r, request.protect, inside_home));
   AgentSettings defaults;  // every value the plan needs is set above
@@ -141,6 +143,10 @@ StatusOr<LaunchResult> NamespaceSandbox::Run(const LaunchRequest& request,
 
   sandbox::RunOptions options;
   options.on_running = on_running;
+  options.on_degraded = [](const std::string& what) {  // shown in the agent's pane (and its transcript)
+    std::cout << "cloudcoop: WARNING: sandbox layer DEGRADED: " << what << "\n";
+    std::cout.flush();
+  };
   options.collect_usage = true;
   auto result = sandbox::RunSandbox(*plan, options);
   if (!result.ok()) return result.status();

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "config/settings.h"
 #include "core/status.h"
 #include "node/registry.h"
 #include "node/workspace.h"
@@ -38,6 +39,9 @@ struct LaunchRequest {
   std::map<std::string, std::string> env;  // the complete environment of the agent
   std::vector<ProtectedPath> protect;
   std::string exit_status_file;
+  // The configuration's audit.* settings (enabled, exec capture, segment size, retention) the
+  // sandbox's audit log is opened with (sandbox::SandboxPlan, docs/adr/0017-exec-capture.md).
+  AuditSettings audit;
 };
 
 struct LaunchResult {

@@ -141,7 +141,23 @@ Status AgentHost::CheckLockout() const {
 }
 
 std::vector<std::string> AgentHost::SupervisorArgv(const std::string& name) const {
-  return {options_.supervisor_binary, "node", "supervise", "--state-dir", layout_.root(), name};
+  // The audit settings travel as overrides: the pane's supervisor opens the sandbox's log exactly
+  // as the operator's configuration says, whatever configuration the tmux server's environment finds.
+  const AuditSettings& a = options_.audit;
+  return {options_.supervisor_binary,
+          "node",
+          "supervise",
+          "--state-dir",
+          layout_.root(),
+          "--set",
+          std::string("audit.enabled=") + (a.enabled ? "true" : "false"),
+          "--set",
+          std::string("audit.exec_capture=") + (a.exec_capture ? "true" : "false"),
+          "--set",
+          "audit.segment_max_bytes=" + std::to_string(a.segment_max_bytes),
+          "--set",
+          "audit.retention_segments=" + std::to_string(a.retention_segments),
+          name};
 }
 
 namespace {

@@ -75,6 +75,9 @@ struct HostOptions {
   std::vector<std::string> redact_env;
   uint64_t transcript_max_bytes = 32ULL << 20;
   bool transcripts = true;
+  // audit.*: handed to each pane's supervisor (`node supervise --set audit.…`), which opens the
+  // sandbox's audit log with them.
+  AuditSettings audit;
 };
 
 // The environment variable that carries the redact_env values to `node transcript` (hex encoded,

@@ -104,7 +104,8 @@ std::map<std::string, std::string> AgentEnvironment(const AgentRecord& r, const 
   return env;
 }
 
-int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSandbox& sandbox) {
+int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSandbox& sandbox,
+                  const AuditSettings& audit_settings) {
   Registry registry{StateLayout(state_dir)};
   auto rec_or = registry.Get(name);
   if (!rec_or.ok()) {
@@ -143,7 +144,12 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
   auto started = [&](pid_t pid) {
     status.agent_pid = pid;
     (void)registry.PutStatus(name, status);
-    auto logger = audit::Logger::Open(audit::AuditTarget::For(state_dir, AuditSettings{}, SecretSettings{}).Options());
+    if (!audit_settings.enabled) {
+      std::cout << "cloudcoop: WARNING: audit.enabled = false: this agent's start, exit and programs are not recorded\n";
+      std::cout.flush();
+      return;
+    }
+    auto logger = audit::Logger::Open(audit::AuditTarget::For(state_dir, audit_settings, SecretSettings{}).Options());
     if (!logger.ok()) {
       std::cout << "cloudcoop: warning: audit log: " << logger.status().ToString() << "\n";
       return;
@@ -228,6 +234,7 @@ int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSa
     req.env = env_map;
     req.protect = ComputeProtectedPaths(rec);
     req.exit_status_file = registry.layout().agent_dir(name) + "/sandbox-exit.json";
+    req.audit = audit_settings;
     auto result = sandbox.Run(req, [&] { started(getpid()); });
     if (!result.ok()) {
       return fail(result.status().message() +

@@ -17,7 +17,10 @@
 
 namespace cloudcoop::node {
 
-int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSandbox& sandbox);
+// `audit`: the configuration's audit.* settings (the sandbox's log and the supervisor's own
+// start/exit records are opened with them).
+int RunSupervisor(const std::string& state_dir, const std::string& name, AgentSandbox& sandbox,
+                  const AuditSettings& audit = AuditSettings());
 
 // The environment an agent starts with: nothing inherited from the operator, a fixed base
 // (PATH, HOME, USER, LOGNAME, SHELL, LANG, TERM, CLOUDCOOP_AGENT) and the profile's and --env

@@ -3,12 +3,17 @@
 // own state directory and agent uid range, ending with `cloudcoop panic` on that state directory
 // (the fixture of agents_tmux_test.cc).
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 
 #include "audit/transcript.h"
@@ -51,6 +56,84 @@ std::vector<int> ProcessesMentioning(const std::string& needle) {
   }
   return out;
 }
+
+// `cloudcoop ARGS` running in the background with its stdout and stderr read through pipes.
+class Background {
+ public:
+  Background(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+      dup2(out[1], 1);
+      dup2(err[1], 2);
+      int null = open("/dev/null", O_RDONLY);
+      dup2(null, 0);
+      std::vector<std::string> argv = {::cloudcoop::testing::BinaryPath()};
+      argv.insert(argv.end(), args.begin(), args.end());
+      std::vector<char*> cargv;
+      for (auto& a : argv) cargv.push_back(a.data());
+      cargv.push_back(nullptr);
+      execv(cargv[0], cargv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    out_fd_ = out[0];
+    err_fd_ = err[0];
+  }
+  ~Background() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) close(out_fd_);
+    if (err_fd_ >= 0) close(err_fd_);
+  }
+  pid_t pid() const { return pid_; }
+  // Reads what is there (waiting up to `ms` for something).
+  void Pump(int ms) {
+    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+    if (poll(fds, 2, ms) <= 0) return;
+    char buf[65536];
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].revents & (POLLIN | POLLHUP)) {
+        ssize_t n = read(fds[i].fd, buf, sizeof buf);
+        if (n > 0) (i == 0 ? out_ : err_).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  // Waits (bounded) until stdout holds `needle`.
+  bool WaitFor(const std::string& needle, std::chrono::seconds limit = std::chrono::seconds(20)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (out_.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) Pump(100);
+    return out_.find(needle) != std::string::npos;
+  }
+  // Waits (bounded) for the process to exit; its wait status, or -1 if it did not.
+  int WaitExit(std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int ws = 0;
+      pid_t p = waitpid(pid_, &ws, WNOHANG);
+      if (p == pid_) {
+        reaped_ = true;
+        for (int i = 0; i < 5; ++i) Pump(10);  // what it wrote last
+        return ws;
+      }
+      Pump(50);
+    }
+    return -1;
+  }
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int out_fd_ = -1, err_fd_ = -1;
+  std::string out_, err_;
+};
 
 class TranscriptsTest : public ::testing::Test {
  protected:
@@ -155,6 +238,14 @@ TEST_F(TranscriptsTest, SecretsNeverReachDisk) {
   std::string cmd =
       "bash --norc --noprofile -c 'a=Zq9vTranscript; b=SecretValue77; t=aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6; "
       "echo \"S=$a$b\"; echo \"T=ghp_$t\"; printf \"%s\" \"split:$a\"; sleep 0.3; printf \"%s\\n\" \"$b:end\"; "
+      // Split by the terminal's own bytes (ADR 0018): a colour before every character, each its
+      // own write; cursor moves and a title inside the token; two writes split inside an escape
+      // sequence; control characters between characters.
+      "s=$a$b; printf \"C=\"; for ((i=0;i<${#s};i++)); do printf \"\\033[3%dm%s\" $((i%8)) \"${s:i:1}\"; done; "
+      "printf \"\\033[0m:cend\\n\"; "
+      "printf \"M=ghp_%s\\033[1C\\033[1D\\033]0;title\\a%s:mend\\n\" \"${t:0:12}\" \"${t:12}\"; "
+      "printf \"W=%s\\033[3\" \"$a\"; sleep 0.3; printf \"1m%s\\033[0m:wend\\n\" \"$b\"; "
+      "printf \"K=%s\\a\\r%s:kend\\n\" \"$a\" \"$b\"; "
       "echo printed-$((40+2)); exec cat'";
   AddOk("leaker", cmd, {"--set", "secrets.redact_env=CC_TR_TEST_SECRET"}, {{"CC_TR_TEST_SECRET", secret}});
   ASSERT_TRUE(WaitForLog("leaker", "printed-42"));
@@ -163,6 +254,12 @@ TEST_F(TranscriptsTest, SecretsNeverReachDisk) {
   EXPECT_NE(r.out.find("S=[REDACTED:CC_TR_TEST_SECRET]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("T=[REDACTED:github-token]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("split:[REDACTED:CC_TR_TEST_SECRET]:end"), std::string::npos) << r.out;
+  auto shown = Cc({"logs", "leaker"});  // escape sequences stripped, as a reader sees it
+  ASSERT_EQ(shown.rc, 0) << shown.err;
+  for (const char* masked : {"C=[REDACTED:CC_TR_TEST_SECRET]:cend", "M=[REDACTED:github-token]:mend",
+                             "W=[REDACTED:CC_TR_TEST_SECRET]:wend", "K=[REDACTED:CC_TR_TEST_SECRET]:kend"}) {
+    EXPECT_NE(shown.out.find(masked), std::string::npos) << masked << "\n" << shown.out;
+  }
   // The hand-over variable does not stay in the tmux session's environment (restarts never see it).
   ProcessSpec spec;
   spec.argv = {"tmux", "-S", state_ + "/run/tmux.sock", "show-environment", "-t", "=leaker:"};
@@ -185,8 +282,81 @@ TEST_F(TranscriptsTest, SecretsNeverReachDisk) {
     EXPECT_EQ(text->find(secret), std::string::npos) << "the secret is on disk in " << path;
     EXPECT_EQ(text->find(token), std::string::npos) << "the token is on disk in " << path;
     EXPECT_EQ(text->find("TranscriptSecretValue"), std::string::npos) << "part of the secret in " << path;
+    // Nor pieced together from between escape sequences and control characters.
+    std::string screen = audit::StripTerminalEscapes(*text);
+    EXPECT_EQ(screen.find(secret), std::string::npos) << "the secret, split by escapes, is on disk in " << path;
+    EXPECT_EQ(screen.find(token), std::string::npos) << "the token, split by escapes, is on disk in " << path;
+    EXPECT_EQ(screen.find("TranscriptSecretValue"), std::string::npos) << "part of the secret in " << path;
+    // (The token's body alone is on the agent's command line by design; with its prefix it is not.)
+    EXPECT_EQ(screen.find(token.substr(0, 16)), std::string::npos) << "part of the token in " << path;
   });
   EXPECT_GT(files, 2);
+}
+
+// `cloudcoop logs NAME -f` end to end: new lines arrive while it runs, it keeps following across
+// a rotation, SIGTERM ends it cleanly, and removing the agent ends it after the last lines.
+TEST_F(TranscriptsTest, LogsFollowSeesNewLinesAcrossRotationAndEndsWithTheAgent) {
+  // The agent answers each line typed into its terminal; "burst" prints 2,000 numbers, which
+  // rotates the 8K transcript once (the file held less than 1K before).
+  AddOk("tail",
+        "bash --norc --noprofile -c 'echo ready-$((6*7)); while read -r l; do if [ \"$l\" = burst ]; then "
+        "seq 1 2000; echo burst-done; else echo \"got-$l\"; fi; done'",
+        {"--set", "audit.transcript_max_bytes=8K"});
+  ASSERT_TRUE(WaitForLog("tail", "ready-42"));
+  auto env = env_;
+  Background follower({"logs", "tail", "-f", "-n", "0"}, env);
+  Background killed({"logs", "tail", "-f", "-n", "0"}, env);
+  ASSERT_GT(follower.pid(), 0);
+  ASSERT_GT(killed.pid(), 0);
+  // Both follow once a line typed now reaches them (they open the file at its end as they start).
+  bool live = false;
+  for (int k = 0; k < 40 && !live; ++k) {
+    std::string ping = "ping" + std::to_string(k);
+    ASSERT_EQ(Cc({"agent", "send", "tail", ping}).rc, 0);
+    live = follower.WaitFor("got-" + ping + "\n", std::chrono::seconds(2)) &&
+           killed.WaitFor("got-" + ping + "\n", std::chrono::seconds(2));
+  }
+  ASSERT_TRUE(live) << "logs -f never showed a new line: " << follower.out() << follower.err();
+  EXPECT_EQ(follower.out().find("ready-42"), std::string::npos) << "-n 0 printed old lines: " << follower.out();
+
+  ASSERT_EQ(Cc({"agent", "send", "tail", "hello"}).rc, 0);
+  ASSERT_TRUE(follower.WaitFor("got-hello\n")) << follower.out();
+  EXPECT_EQ(follower.out().find('\033'), std::string::npos) << "escape sequences are stripped as in `logs`";
+
+  // Across the rotation: every number, in order, once.
+  ASSERT_EQ(Cc({"agent", "send", "tail", "burst"}).rc, 0);
+  ASSERT_TRUE(follower.WaitFor("burst-done\n")) << follower.out().substr(0, 2000);
+  ASSERT_TRUE(PathExists(audit::PreviousTranscriptPath(state_ + "/transcripts", "tail"))) << "no rotation happened";
+  std::string numbers;
+  for (int i = 1; i <= 2000; ++i) numbers += std::to_string(i) + "\n";
+  EXPECT_NE(follower.out().find("\n" + numbers + "burst-done\n"), std::string::npos)
+      << "lines lost or repeated across the rotation";
+
+  // SIGTERM: a clean exit (status 0), nothing left behind.
+  ASSERT_EQ(kill(killed.pid(), SIGTERM), 0);
+  int ws = killed.WaitExit(std::chrono::seconds(10));
+  ASSERT_NE(ws, -1) << "logs -f did not end on SIGTERM";
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << "wait status " << ws << ": " << killed.err();
+  EXPECT_NE(killed.out().find("burst-done\n"), std::string::npos);
+
+  // The agent's last line, then `agent rm`: the follower prints it and ends by itself.
+  ASSERT_EQ(Cc({"agent", "send", "tail", "last"}).rc, 0);
+  ASSERT_TRUE(follower.WaitFor("got-last\n")) << follower.out();
+  auto rm = Cc({"agent", "rm", "tail"});
+  ASSERT_EQ(rm.rc, 0) << rm.err;
+  ws = follower.WaitExit(std::chrono::seconds(10));
+  ASSERT_NE(ws, -1) << "logs -f kept running after the agent was removed";
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << "wait status " << ws << ": " << follower.err();
+  EXPECT_NE(follower.err().find("agent tail was removed; its transcript ends here"), std::string::npos)
+      << follower.err();
+  // No process of either follower is left.
+  for (pid_t p : {follower.pid(), killed.pid()}) EXPECT_NE(kill(p, 0), 0) << "pid " << p << " still exists";
+  EXPECT_TRUE(ProcessesMentioning(std::string("logs") + '\0' + "tail" + '\0' + "-f").empty());
+
+  // Following an agent that is already removed prints its kept transcript and ends at once.
+  auto gone = Cc({"logs", "tail", "-f", "-n", "1"});
+  EXPECT_EQ(gone.rc, 0) << gone.err;
+  EXPECT_NE(gone.err.find("was removed"), std::string::npos) << gone.err;
 }
 
 TEST_F(TranscriptsTest, RotationBoundsTheSizeAndLinesWork) {

@@ -263,8 +263,13 @@ ExecAuditor::~ExecAuditor() {
 
 StatusOr<std::unique_ptr<ExecAuditor>> ExecAuditor::Open(const SandboxPlan& plan) {
   std::unique_ptr<ExecAuditor> a(new ExecAuditor(plan.audit_agent.empty() ? plan.name : plan.audit_agent));
+  // audit.enabled = false: no log (ValidatePlan made sure nothing is captured); the launcher
+  // prints it as degraded and keeps it in the running record, where `check` fails it.
+  if (!plan.audit_enabled) return a;
   audit::LoggerOptions options;
   options.dir = plan.AuditDir();
+  options.segment_max_bytes = plan.audit_segment_max_bytes;
+  options.retention_segments = plan.audit_retention_segments;
   auto redactor = std::make_shared<audit::Redactor>();
   for (const auto& [k, v] : plan.env) {
     if (policy::LooksLikeSecretName(k)) redactor->AddSecret(k, v);
@@ -301,6 +306,7 @@ Status ExecAuditor::AcceptListener(int fd) {
 }
 
 void ExecAuditor::Append(const audit::Event& event, audit::Durability durability) {
+  if (logger_ == nullptr) return;  // audit.enabled = false
   auto s = logger_->Append(event, durability);
   if (!s.ok() && !log_failed_reported_) {
     log_failed_reported_ = true;
@@ -404,6 +410,7 @@ Status ExecAuditor::RecordPlan(const SandboxPlan& plan, uint32_t uid, int init_p
                      {"layers", audit::FieldValue(layers)},
                      {"allow_degraded", audit::FieldValue(degraded_allowed)},
                      {"exec_capture", plan.exec_capture}};
+  if (logger_ == nullptr) return OkStatus();  // audit.enabled = false
   auto s = logger_->Append(audit::LifecycleRecord(agent_, "plan", std::move(f)), audit::Durability::kBatched);
   if (!s.ok()) {
     return LayerError(Layer::kAudit, s.status().code(), "cannot write the plan record: " + s.status().message(),
@@ -529,7 +536,7 @@ policy::CheckOutcome CheckExecCaptureActive(const std::string& state_dir) {
       continue;
     }
     if (!plan->exec_capture) {
-      problems.push_back(name + ": exec capture turned off (--no-exec-capture)");
+      problems.push_back(name + ": exec capture turned off (" + ExecCaptureOffReason(*plan) + ")");
       continue;
     }
     if (!HoldsListener(s.record.supervisor_pid)) {
@@ -545,7 +552,8 @@ policy::CheckOutcome CheckExecCaptureActive(const std::string& state_dir) {
   }
   if (!problems.empty()) {
     return policy::Fail("exec capture is not active for every running sandbox: " + Join(problems, "; "),
-                        "restart the affected sandboxes without --no-exec-capture (`cloudcoop sandbox kill NAME`)");
+                        "set audit.enabled = true and audit.exec_capture = true, and restart the affected sandboxes "
+                        "without --no-exec-capture (`cloudcoop sandbox kill NAME`, `cloudcoop agent restart NAME`)");
   }
   if (checked == 0) return policy::NotApplicable("no running sandboxes under " + state_dir);
   return policy::Pass(std::to_string(checked) +

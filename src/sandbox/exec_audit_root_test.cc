@@ -67,8 +67,10 @@ class ExecAuditTest : public ::testing::Test {
   }
   void TearDown() override { (void)CollectStale(state); }
 
-  SandboxPlan Plan(std::vector<std::string> argv, const std::string& suffix = "x") {
+  SandboxPlan Plan(std::vector<std::string> argv, const std::string& suffix = "x",
+                   const AuditSettings& audit = AuditSettings()) {
     PlanRequest r;
+    r.audit = audit;
     r.name = UniqueSandboxName(suffix);
     r.argv = std::move(argv);
     r.workspace = ws;
@@ -354,10 +356,84 @@ TEST_F(ExecAuditTest, TurningCaptureOffIsExplicitAndRecordedAsDegraded) {
   EXPECT_NE(ReadFile(ws + "/status")->find("Seccomp_filters:\t1"), std::string::npos);
 }
 
+// The configured segment size reaches the sandbox's log: a small one rotates during the run, every
+// exec record is kept across the segments, and the chain verifies.
+TEST_F(ExecAuditTest, TheConfiguredSegmentSizeRotatesTheSandboxsLog) {
+  constexpr int kPrograms = 40;
+  std::string script = "#!/bin/bash\nfor i in $(/usr/bin/seq 1 " + std::to_string(kPrograms) +
+                       "); do /usr/bin/expr \"$i\" + 0 > /dev/null; done\n";
+  ASSERT_TRUE(WriteFileAtomic(ws + "/loop.sh", script).ok());
+  chmod((ws + "/loop.sh").c_str(), 0755);
+  AuditSettings audit;
+  audit.segment_max_bytes = 4096;
+  SandboxPlan plan = Plan({"/bin/bash", ws + "/loop.sh"}, "rot", audit);
+  EXPECT_EQ(plan.audit_segment_max_bytes, 4096u);
+  auto result = RunSandbox(plan);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->exit_code, 0);
+  // The shell, seq, and one expr per iteration.
+  EXPECT_EQ(Execs(plan.name).size(), static_cast<size_t>(kPrograms + 2));
+  auto files = ListDir(state + "/audit");
+  ASSERT_TRUE(files.ok());
+  size_t segments = 0;
+  for (const auto& f : *files) {
+    if (StartsWith(f, "seg-")) {
+      ++segments;
+      struct stat st {};
+      ASSERT_EQ(stat((state + "/audit/" + f).c_str(), &st), 0);
+      EXPECT_LE(st.st_size, 4096) << f << ": a segment larger than the configured size";
+    }
+  }
+  EXPECT_GE(segments, 3u) << "the sandbox's log did not rotate at the configured 4K";
+  ExpectChainVerifies();
+
+  // With a retention setting, only that many segments remain and the chain still verifies (from
+  // the checkpoint naming what was dropped).
+  audit.retention_segments = 2;
+  SandboxPlan kept = Plan({"/bin/bash", ws + "/loop.sh"}, "ret", audit);
+  result = RunSandbox(kept);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  files = ListDir(state + "/audit");
+  ASSERT_TRUE(files.ok());
+  segments = 0;
+  for (const auto& f : *files) segments += StartsWith(f, "seg-") ? 1 : 0;
+  EXPECT_LE(segments, 2u);
+  size_t checkpoints = 0;
+  audit::LogReader reader(state + "/audit");
+  ASSERT_TRUE(reader
+                  .ReadNew([&](const audit::Record& r, std::string_view) { checkpoints += r.type == audit::RecordType::kCheckpoint; },
+                           [&](const std::string&, uint64_t, const Status& why) { ADD_FAILURE() << why.ToString(); })
+                  .ok());
+  EXPECT_GE(checkpoints, 1u) << "no checkpoint record after dropping segments";
+  ExpectChainVerifies();
+}
+
+// audit.enabled = false: the sandbox runs without a log (nothing to record in), and says so: the
+// degradation is reported, kept in the result (the running record), no audit directory appears and
+// the init carries only the main seccomp filter.
+TEST_F(ExecAuditTest, AuditDisabledIsExplicitAndPrintedAsDegraded) {
+  AuditSettings audit;
+  audit.enabled = false;
+  SandboxPlan plan = Plan({"sh", "-c", "/usr/bin/true; grep Seccomp_filters /proc/self/status > status"},
+                          "noaudit", audit);
+  EXPECT_FALSE(plan.exec_capture);
+  std::vector<std::string> reported;
+  RunOptions options;
+  options.on_degraded = [&](const std::string& d) { reported.push_back(d); };
+  auto result = RunSandbox(plan, options);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0], "audit: no audit log, no exec capture (audit.enabled = false)");
+  EXPECT_EQ(result->degraded, reported);
+  EXPECT_FALSE(PathExists(state + "/audit")) << "audit.enabled = false still wrote a log";
+  EXPECT_NE(ReadFile(ws + "/status")->find("Seccomp_filters:\t1"), std::string::npos);
+  ExpectNoLeftovers(plan);
+}
+
 // `check`: audit.exec_capture passes for a running sandbox with capture, fails for one without.
 TEST_F(ExecAuditTest, TheCheckItemSeesCaptureActiveForEveryRunningAgent) {
   std::map<std::string, std::string> env = {{"CLOUDCOOP_STATE_DIR", state}};
-  auto run_bg = [&](const std::string& name, bool capture) {
+  auto run_bg = [&](const std::string& name, bool capture, bool audit_enabled = true) {
     pid_t pid = fork();
     if (pid == 0) {
       for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
@@ -367,6 +443,7 @@ TEST_F(ExecAuditTest, TheCheckItemSeesCaptureActiveForEveryRunningAgent) {
       dup2(null, 2);
       std::vector<std::string> argv = {BinaryPath(), "sandbox", "run", "--name", name, "--net", "none"};
       if (!capture) argv.push_back("--no-exec-capture");
+      if (!audit_enabled) argv.insert(argv.end(), {"--set", "audit.enabled=false"});
       argv.insert(argv.end(), {"--", "sleep", "60"});
       std::vector<char*> cargv;
       for (auto& a : argv) cargv.push_back(a.data());
@@ -408,8 +485,18 @@ TEST_F(ExecAuditTest, TheCheckItemSeesCaptureActiveForEveryRunningAgent) {
   EXPECT_EQ(outcome.message.find(on + ":"), std::string::npos) << outcome.message;
   check = RunBinary({"check", "--only", "audit.exec_capture", "--json"}, env);
   EXPECT_EQ(check.rc, 3) << check.out << check.err;
+
+  // audit.enabled = false in the configuration: flagged the same way, naming the setting.
+  std::string noaudit = UniqueSandboxName("chknoaudit");
+  pid_t c = run_bg(noaudit, true, false);
+  ASSERT_TRUE(wait_running(noaudit));
+  outcome = exec_audit::CheckExecCaptureActive(state);
+  EXPECT_EQ(outcome.result, policy::CheckResult::kFail);
+  EXPECT_NE(outcome.message.find(noaudit + ": exec capture turned off (audit.enabled = false)"), std::string::npos)
+      << outcome.message;
   stop(a);
   stop(b);
+  stop(c);
 }
 
 }  // namespace

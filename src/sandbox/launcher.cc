@@ -61,7 +61,9 @@ Status AuditOpen(ParentCtx& c) {
   CC_ASSIGN_OR_RETURN(c.auditor, exec_audit::ExecAuditor::Open(*c.plan));
   if (!c.plan->exec_capture) {
     // Never silent: printed, kept in the running record (`check` reports it) and in the audit log.
-    std::string text = "audit: exec capture turned off by the plan (--no-exec-capture)";
+    std::string text = c.plan->audit_enabled
+                           ? "audit: exec capture turned off by the plan (" + ExecCaptureOffReason(*c.plan) + ")"
+                           : "audit: no audit log, no exec capture (" + ExecCaptureOffReason(*c.plan) + ")";
     c.result.degraded.push_back(text);
     if (c.options->on_degraded) c.options->on_degraded(text);
   }

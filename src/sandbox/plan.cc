@@ -293,7 +293,10 @@ StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest
   plan.state_dir = req.state_dir;
   plan.exit_status_file = req.exit_status_file;
   plan.audit_dir = req.audit_dir;
-  plan.exec_capture = req.exec_capture;
+  plan.audit_enabled = req.audit.enabled;
+  plan.exec_capture = req.exec_capture && req.audit.exec_capture && req.audit.enabled;
+  plan.audit_segment_max_bytes = req.audit.segment_max_bytes;
+  plan.audit_retention_segments = req.audit.retention_segments;
   plan.cgroup_root = req.cgroup_root;
   if (!req.cgroup_parent.empty()) plan.cgroup_parent = req.cgroup_parent;
 
@@ -405,6 +408,18 @@ StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest
   return plan;
 }
 
+std::string ExecCaptureOffReason(const SandboxPlan& plan) {
+  if (!plan.audit_enabled) return "audit.enabled = false";
+  if (!plan.exec_capture) return "--no-exec-capture or audit.exec_capture = false";
+  return "";
+}
+
+namespace {
+constexpr uint64_t kMinAuditSegment = 4096;
+constexpr uint64_t kMaxAuditSegment = 1000000000000ULL;
+constexpr int64_t kMaxAuditRetention = 1000000;
+}  // namespace
+
 Status ValidatePlan(const SandboxPlan& plan) {
   CC_RETURN_IF_ERROR(CheckSandboxName(plan.name, "sandbox name"));
   CC_RETURN_IF_ERROR(CheckSandboxName(plan.hostname, "hostname"));
@@ -472,6 +487,21 @@ Status ValidatePlan(const SandboxPlan& plan) {
       return InvalidArgumentError("rlimit " + r.name + " soft limit is above its hard limit")
           .WithFix("lower the soft limit");
     }
+  }
+  // The audit log's settings: the same bounds as the configuration's schema (config/schema.cc).
+  if (plan.audit_segment_max_bytes < kMinAuditSegment || plan.audit_segment_max_bytes > kMaxAuditSegment) {
+    return InvalidArgumentError("audit segment size " + std::to_string(plan.audit_segment_max_bytes) +
+                                " bytes is out of range (4K to 1T)")
+        .WithFix("set audit.segment_max_bytes between 4K and 1T, e.g. cloudcoop config set audit.segment_max_bytes 16M");
+  }
+  if (plan.audit_retention_segments < 0 || plan.audit_retention_segments > kMaxAuditRetention) {
+    return InvalidArgumentError("audit retention of " + std::to_string(plan.audit_retention_segments) +
+                                " segments is out of range (0 to 1000000)")
+        .WithFix("set audit.retention_segments between 0 (keep all) and 1000000");
+  }
+  if (plan.exec_capture && !plan.audit_enabled) {
+    return InvalidArgumentError("the plan captures execs but has no audit log to record them in (audit disabled)")
+        .WithFix("set audit.enabled = true, or run with --no-exec-capture");
   }
   return OkStatus();
 }

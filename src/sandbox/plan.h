@@ -113,6 +113,12 @@ struct SandboxPlan {
   std::string audit_dir;  // empty: <state_dir>/audit
   bool exec_capture = true;
   std::string audit_agent;  // the agent the records name; empty: the sandbox's name
+  // The audit log's settings (config audit.*), as the CLI's own writer uses them. audit_enabled
+  // false (audit.enabled = false) opens no log at all: no lifecycle records and no exec capture,
+  // printed and kept in the running record as a degraded layer, failed by `check` (ADR 0017).
+  bool audit_enabled = true;
+  uint64_t audit_segment_max_bytes = 16ULL << 20;
+  int64_t audit_retention_segments = 0;  // 0: keep every segment
   std::string AuditDir() const;
 
   bool MayDegrade(Layer layer) const;
@@ -157,6 +163,9 @@ struct PlanRequest {
   std::string exit_status_file;
   std::string audit_dir;      // empty: <state_dir>/audit
   bool exec_capture = true;   // false: --no-exec-capture (recorded as a degraded layer)
+  // The configuration's audit.* settings: enabled, exec_capture (false turns capture off like
+  // --no-exec-capture), segment_max_bytes, retention_segments.
+  AuditSettings audit;
   std::string cgroup_root;
   std::string cgroup_parent;
 };
@@ -176,6 +185,10 @@ StatusOr<SandboxPlan> BuildPlan(const AgentSettings& defaults, const PlanRequest
 Status ValidatePlan(const SandboxPlan& plan);
 // A strict name: [a-z0-9], '-' inside, at most 63 characters.
 Status CheckSandboxName(std::string_view name, std::string_view what);
+
+// Why the plan captures no execs (empty when it does): "audit.enabled = false", or
+// "--no-exec-capture or audit.exec_capture = false".
+std::string ExecCaptureOffReason(const SandboxPlan& plan);
 
 // Printing (plan_format.cc). Values of variables that look like secrets are redacted.
 std::string FormatPlanText(const SandboxPlan& plan);

@@ -97,10 +97,19 @@ std::string FormatPlanText(const SandboxPlan& plan) {
     os << "ALLOWED TO BE MISSING: " << Join(names, ", ") << " (--allow-degraded; printed and recorded)\n";
   }
   if (!plan.exit_status_file.empty()) os << "  exit file  " << plan.exit_status_file << "\n";
-  os << "  audit      lifecycle records to " << plan.AuditDir() << "; "
-     << (plan.exec_capture ? "every execve/execveat captured by the supervisor (seccomp user notification)"
-                           : "EXEC CAPTURE OFF (--no-exec-capture; recorded as degraded)")
-     << "\n";
+  if (!plan.audit_enabled) {
+    os << "  audit      AUDIT LOG OFF (" << ExecCaptureOffReason(plan)
+       << "): no lifecycle or exec records; printed as degraded, `check` fails\n";
+  } else {
+    os << "  audit      lifecycle records to " << plan.AuditDir() << " (segments of "
+       << FormatBytes(plan.audit_segment_max_bytes) << ", "
+       << (plan.audit_retention_segments > 0 ? "keep " + std::to_string(plan.audit_retention_segments)
+                                             : std::string("keep all"))
+       << "); "
+       << (plan.exec_capture ? "every execve/execveat captured by the supervisor (seccomp user notification)"
+                             : "EXEC CAPTURE OFF (" + ExecCaptureOffReason(plan) + "; recorded as degraded)")
+       << "\n";
+  }
   os << "  checklist  (in this order; every step fails closed and is read back)\n";
   int n = 1;
   for (const auto& step : Checklist()) {
@@ -156,6 +165,9 @@ std::string PlanToJson(const SandboxPlan& plan, bool redact) {
   j["exit_status_file"] = plan.exit_status_file;
   j["audit_dir"] = plan.AuditDir();
   j["exec_capture"] = plan.exec_capture;
+  j["audit_enabled"] = plan.audit_enabled;
+  j["audit_segment_max_bytes"] = plan.audit_segment_max_bytes;
+  j["audit_retention_segments"] = plan.audit_retention_segments;
   j["writable_paths"] = plan.WritablePaths();
   j["checklist"] = json::array();
   for (const auto& step : Checklist()) {
@@ -240,6 +252,14 @@ StatusOr<SandboxPlan> PlanFromJson(std::string_view text) {
   plan.exit_status_file = str("exit_status_file");
   plan.audit_dir = str("audit_dir");
   plan.exec_capture = !j.contains("exec_capture") || !j["exec_capture"].is_boolean() || j["exec_capture"].get<bool>();
+  // Records written before these fields existed: the defaults (a log was always opened).
+  plan.audit_enabled = !j.contains("audit_enabled") || !j["audit_enabled"].is_boolean() || j["audit_enabled"].get<bool>();
+  if (j.contains("audit_segment_max_bytes") && j["audit_segment_max_bytes"].is_number_unsigned()) {
+    plan.audit_segment_max_bytes = j["audit_segment_max_bytes"].get<uint64_t>();
+  }
+  if (j.contains("audit_retention_segments") && j["audit_retention_segments"].is_number_integer()) {
+    plan.audit_retention_segments = j["audit_retention_segments"].get<int64_t>();
+  }
   return plan;
 }
 

@@ -386,6 +386,97 @@ TEST(PlanTest, TextPlanShowsEveryLayerAndTheChecklist) {
   }
 }
 
+// The audit log's configuration (audit.*) reaches the plan, its JSON and text, and validation.
+TEST(PlanTest, AuditSettingsComeFromTheConfiguration) {
+  TempDir tmp;
+  PlanRequest r = Request(tmp);
+  auto plan = BuildPlan(Defaults(), r, FakeHost());
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->audit_enabled);
+  EXPECT_TRUE(plan->exec_capture);
+  EXPECT_EQ(plan->audit_segment_max_bytes, AuditSettings().segment_max_bytes);
+  EXPECT_EQ(plan->audit_retention_segments, 0);
+
+  r.audit.segment_max_bytes = 8192;
+  r.audit.retention_segments = 3;
+  plan = BuildPlan(Defaults(), r, FakeHost());
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->audit_segment_max_bytes, 8192u);
+  EXPECT_EQ(plan->audit_retention_segments, 3);
+  auto j = nlohmann::json::parse(PlanToJson(*plan));
+  EXPECT_EQ(j["audit_enabled"], true);
+  EXPECT_EQ(j["audit_segment_max_bytes"], 8192);
+  EXPECT_EQ(j["audit_retention_segments"], 3);
+  auto back = PlanFromJson(PlanToJson(*plan));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->audit_enabled);
+  EXPECT_EQ(back->audit_segment_max_bytes, 8192u);
+  EXPECT_EQ(back->audit_retention_segments, 3);
+  std::string text = FormatPlanText(*plan);
+  EXPECT_NE(text.find("segments of 8.0K, keep 3"), std::string::npos) << text;
+
+  // audit.exec_capture = false turns capture off as --no-exec-capture does.
+  r.audit.exec_capture = false;
+  plan = BuildPlan(Defaults(), r, FakeHost());
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->audit_enabled);
+  EXPECT_FALSE(plan->exec_capture);
+  EXPECT_NE(FormatPlanText(*plan).find("EXEC CAPTURE OFF"), std::string::npos);
+
+  // audit.enabled = false: no log and therefore no capture, said loudly in the plan.
+  r.audit = AuditSettings();
+  r.audit.enabled = false;
+  plan = BuildPlan(Defaults(), r, FakeHost());
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_FALSE(plan->audit_enabled);
+  EXPECT_FALSE(plan->exec_capture) << "no log, nothing to record execs in";
+  EXPECT_EQ(ExecCaptureOffReason(*plan), "audit.enabled = false");
+  EXPECT_NE(FormatPlanText(*plan).find("AUDIT LOG OFF (audit.enabled = false)"), std::string::npos);
+  back = PlanFromJson(PlanToJson(*plan));
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->audit_enabled);
+  EXPECT_FALSE(back->exec_capture);
+
+  // A plan recorded before these fields existed reads back with the defaults.
+  auto old = nlohmann::json::parse(PlanToJson(*BuildPlan(Defaults(), Request(tmp), FakeHost())));
+  old.erase("audit_enabled");
+  old.erase("audit_segment_max_bytes");
+  old.erase("audit_retention_segments");
+  back = PlanFromJson(old.dump());
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->audit_enabled);
+  EXPECT_EQ(back->audit_segment_max_bytes, AuditSettings().segment_max_bytes);
+}
+
+TEST(PlanTest, ValidationRejectsBadAuditSettings) {
+  TempDir tmp;
+  auto base = BuildPlan(Defaults(), Request(tmp), FakeHost());
+  ASSERT_TRUE(base.ok());
+  auto expect_bad = [&](std::function<void(SandboxPlan&)> mutate, const std::string& needle) {
+    SandboxPlan p = *base;
+    mutate(p);
+    Status s = ValidatePlan(p);
+    EXPECT_FALSE(s.ok()) << needle;
+    EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
+    EXPECT_FALSE(s.fix().empty()) << needle;
+  };
+  expect_bad([](SandboxPlan& p) { p.audit_segment_max_bytes = 0; }, "audit segment size");
+  expect_bad([](SandboxPlan& p) { p.audit_segment_max_bytes = 4095; }, "audit segment size");
+  expect_bad([](SandboxPlan& p) { p.audit_retention_segments = -1; }, "audit retention");
+  expect_bad([](SandboxPlan& p) { p.audit_retention_segments = 1000001; }, "audit retention");
+  expect_bad([](SandboxPlan& p) { p.audit_enabled = false; }, "no audit log");
+  SandboxPlan ok = *base;
+  ok.audit_enabled = false;
+  ok.exec_capture = false;
+  EXPECT_TRUE(ValidatePlan(ok).ok());
+  ok.audit_segment_max_bytes = 4096;
+  EXPECT_TRUE(ValidatePlan(ok).ok());
+  // BuildPlan validates too: the configured values are checked before anything runs.
+  PlanRequest r = Request(tmp);
+  r.audit.segment_max_bytes = 100;
+  EXPECT_FALSE(BuildPlan(Defaults(), r, FakeHost()).ok());
+}
+
 // The ordering rules that make a sandbox launcher correct, checked on the checklist the launcher
 // runs and `--plan` prints.
 TEST(ChecklistTest, LockDownStepsRunInTheSafeOrder) {

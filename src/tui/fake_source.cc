@@ -52,7 +52,7 @@ FakeHostSource::FakeHostSource(Clock& clock) : clock_(clock), start_mono_(clock.
   defaults_.memory = "6.0G";
   defaults_.pids = "1024";
   defaults_.network = "none";
-  caps_.transcript_title = "output";
+  caps_.transcript_title = "transcript";  // as the real host's (the agent's transcript file)
 }
 
 StatusOr<std::unique_ptr<FakeHostSource>> FakeHostSource::FromFixture(const std::string& path, Clock& clock) {

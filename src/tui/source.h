@@ -109,7 +109,7 @@ struct AuditRecord {
 // What this source can do; keys that need a missing capability are refused with `why`.
 struct Capabilities {
   bool transcript = true;
-  std::string transcript_title = "output";  // "pane scroll-back" or "transcript"
+  std::string transcript_title = "output";  // the real host: "transcript" (its transcript file)
   bool audit = true;
   std::string audit_missing_why;  // shown when audit is false
 };

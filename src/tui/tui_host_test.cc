@@ -141,9 +141,20 @@ TEST_F(DashboardHostTest, ConnectAndComeBack) {
   std::string back = p.WaitFor("back from talker (detached)");
   EXPECT_TRUE(Has(back, "talker")) << back;
   EXPECT_EQ(Agent("talker")["state"], "running");
-  // The agent's output is readable from the dashboard.
+  // The agent's output is readable from the dashboard: its transcript file, escape sequences
+  // stripped, so also what the screen itself overwrote (text before a carriage return; the pane's
+  // scroll-back shows only what the screen ended with).
+  p.Keys({"Enter"});
+  p.WaitGone("a add");
+  p.Type("printf 'overwritten-%s\\r%s\\n' $((6*7)) SHOWN-ON-SCREEN-ONLY-THIS-LINE");
+  p.Keys({"Enter"});
+  p.WaitFor("SHOWN-ON-SCREEN-ONLY-THIS-LINE");
+  p.Keys({"C-b", "d"});
+  p.WaitFor("back from talker (detached)");
   p.Keys({"l"});
+  p.WaitFor("transcript of talker");
   p.WaitFor("marker-42 uid=" + std::to_string(uid));
+  p.WaitFor("overwritten-42SHOWN-ON-SCREEN-ONLY-THIS-LINE");
 }
 
 TEST_F(DashboardHostTest, PanicCancelAndConfirm) {

@@ -790,7 +790,7 @@ TEST(TuiModelTest, TranscriptScrollsAndFollows) {
   h.Key('l');
   ASSERT_EQ(h.m().mode, Mode::kTranscript);
   std::string text = h.Text();
-  EXPECT_TRUE(Contains(text, "output of alpha · 100 lines · following")) << text;
+  EXPECT_TRUE(Contains(text, "transcript of alpha · 100 lines · following")) << text;
   EXPECT_TRUE(Contains(text, "line 100")) << text;
   h.Key(kKeyPageUp);
   EXPECT_FALSE(h.m().follow);

@@ -321,7 +321,7 @@ TEST(TuiTmuxTest, TranscriptAndAuditViews) {
   p.Keys({"l"});
   // Both views load in the background ("loading…" first): wait for the content, not the title.
   std::string out = p.WaitFor("alpha output line 60");
-  EXPECT_TRUE(Has(out, "output of alpha · 60 lines · following")) << out;
+  EXPECT_TRUE(Has(out, "transcript of alpha · 60 lines · following")) << out;
   p.Keys({"Home"});
   p.WaitFor("alpha output line 1\n");
   // Escape and the next key in one write would read as Alt+key: wait for the list first.

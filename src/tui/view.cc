@@ -479,7 +479,7 @@ void RenderHelp(Screen& s, const Model& m) {
       {"k", "kill the selected agent (asks first)", Action::kKill, "kill"},
       {"r", "restart the selected agent", Action::kRestart, "restart"},
       {"Enter c", "connect: attach to its tmux session; detach (prefix d) returns here", Action::kConnect, "connect"},
-      {"l", "its output, scrollable, follows new lines", Action::kTranscript, "output"},
+      {"l", "its transcript (secrets masked), scrollable, follows", Action::kTranscript, "output"},
       {"e", "its exec and denial records (audit log)", Action::kAudit, "exec log"},
       {"/", "filter by name, profile, state, network", Action::kFilter},
       {"s S", "sort by the next column / reverse the order", Action::kSort},
