@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -410,6 +411,97 @@ TEST_F(ExecAuditTest, TheCheckItemSeesCaptureActiveForEveryRunningAgent) {
   EXPECT_EQ(check.rc, 3) << check.out << check.err;
   stop(a);
   stop(b);
+}
+
+// Denied system calls (the seccomp deny list) are recorded as denials (ADR 0019) and still fail
+// with EPERM: exactly the calls the agent made, with the syscall, its number, the argument the rule
+// looked at, pid and uid; a loop of denied calls is coalesced into few records whose counts add up.
+TEST_F(ExecAuditTest, DeniedCallsAreRecordedAsDenialsAndStillFailWithEperm) {
+  constexpr int kLoop = 300;
+  std::string script = "cp " + TricksBinary() + " ./tricks && ./tricks denied " + std::to_string(kLoop) +
+                       " > denied.out";
+  SandboxPlan plan = Plan({"/bin/sh", "-c", script}, "deny");
+  auto result = RunSandbox(plan);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->exit_code, 0);
+  auto out = ReadFile(ws + "/denied.out");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "mount EPERM\nioctl EPERM\nunshare EPERM\nkeyctl EPERM\nbpf EPERM\nptrace " +
+                      std::to_string(kLoop) + "/" + std::to_string(kLoop) + " EPERM\n");
+
+  int64_t tricks_pid = -1;
+  for (const auto& r : Execs(plan.name)) {
+    if (Str(r, "exe") == ws + "/tricks") tricks_pid = Int(r, "pid");
+  }
+  ASSERT_GT(tricks_pid, 0) << "no exec record for ./tricks";
+
+  auto denials = Records(plan.name, audit::RecordType::kDenial);
+  std::map<std::string, std::vector<audit::Record>> by_call;
+  for (const auto& r : denials) by_call[Str(r, "syscall")].push_back(r);
+  std::vector<std::string> calls;
+  for (const auto& [k, v] : by_call) calls.push_back(k);
+  EXPECT_EQ(calls, (std::vector<std::string>{"bpf", "ioctl", "keyctl", "mount", "ptrace", "unshare"}));
+  const std::map<std::string, long> numbers = {{"mount", SYS_mount},   {"ioctl", SYS_ioctl}, {"unshare", SYS_unshare},
+                                               {"keyctl", SYS_keyctl}, {"bpf", SYS_bpf},     {"ptrace", SYS_ptrace}};
+  for (const auto& [call, records] : by_call) {
+    for (const auto& r : records) {
+      EXPECT_EQ(Str(r, "what"), "syscall");
+      EXPECT_EQ(Int(r, "nr"), numbers.at(call)) << call;
+      EXPECT_EQ(Str(r, "errno"), "EPERM") << call;
+      EXPECT_EQ(Int(r, "pid"), tricks_pid) << call;
+      EXPECT_EQ(r.actor.at("kind").as_string(), "supervisor");
+    }
+    // The first record of each call is its own, with who made it.
+    EXPECT_EQ(Int(records[0], "count"), 1) << call;
+    EXPECT_EQ(records[0].fields.count("coalesced"), 0u) << call;
+    EXPECT_EQ(Int(records[0], "uid"), static_cast<int64_t>(result->uid)) << call;
+    EXPECT_EQ(Str(records[0], "exe"), ws + "/tricks") << call;
+    if (call != "ptrace") {
+      EXPECT_EQ(records.size(), 1u) << call;
+    }
+  }
+  EXPECT_EQ(Str(by_call["ioctl"][0], "request"), "0x5412");      // TIOCSTI
+  EXPECT_EQ(Str(by_call["unshare"][0], "flags"), "0x10020000");  // CLONE_NEWUSER | CLONE_NEWNS
+  // The loop: coalesced per second, the counts add up to every call.
+  int64_t total = 0;
+  for (const auto& r : by_call["ptrace"]) total += Int(r, "count");
+  EXPECT_EQ(total, kLoop);
+  EXPECT_LT(by_call["ptrace"].size(), 20u) << "a loop of denied calls was not coalesced";
+  for (size_t i = 1; i < by_call["ptrace"].size(); ++i) {
+    EXPECT_TRUE(by_call["ptrace"][i].fields.count("coalesced") != 0 || Int(by_call["ptrace"][i], "count") == 1);
+  }
+  auto exit = Lifecycle(plan.name, "exit");
+  ASSERT_EQ(exit.size(), 1u);
+  EXPECT_EQ(Int(exit[0], "denied_calls"), kLoop + 5);
+  EXPECT_LT(denials.back().seq, exit[0].seq) << "denial records come before the exit record";
+  ExpectChainVerifies();
+
+  // And through the command: `cloudcoop audit --type denial --agent NAME --json`.
+  CliResult q = RunBinary({"audit", "--type", "denial", "--agent", plan.name, "--json"},
+                          {{"CLOUDCOOP_STATE_DIR", state}});
+  EXPECT_EQ(q.rc, 0) << q.err;
+  size_t lines = 0;
+  for (const auto& line : Split(q.out, '\n', true)) {
+    if (Trim(line).empty()) continue;
+    ++lines;
+    EXPECT_NE(line.find("\"type\":\"denial\""), std::string::npos) << line;
+  }
+  EXPECT_EQ(lines, denials.size()) << q.out;
+  EXPECT_NE(q.out.find("\"syscall\":\"mount\""), std::string::npos) << q.out;
+}
+
+// Without exec capture there is no listener: the deny list answers EPERM itself and nothing is
+// recorded (the plan's choice is recorded as degraded instead).
+TEST_F(ExecAuditTest, WithoutCaptureDeniedCallsStillFailWithEpermUnrecorded) {
+  std::string script = "cp " + TricksBinary() + " ./tricks && ./tricks denied 3 > denied.out";
+  SandboxPlan plan = Plan({"/bin/sh", "-c", script}, "denyoff");
+  plan.exec_capture = false;
+  auto result = RunSandbox(plan);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->exit_code, 0);
+  EXPECT_EQ(*ReadFile(ws + "/denied.out"),
+            "mount EPERM\nioctl EPERM\nunshare EPERM\nkeyctl EPERM\nbpf EPERM\nptrace 3/3 EPERM\n");
+  EXPECT_TRUE(Records(plan.name, audit::RecordType::kDenial).empty());
 }
 
 }  // namespace
