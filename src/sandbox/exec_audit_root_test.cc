@@ -504,5 +504,69 @@ TEST_F(ExecAuditTest, WithoutCaptureDeniedCallsStillFailWithEpermUnrecorded) {
   EXPECT_TRUE(Records(plan.name, audit::RecordType::kDenial).empty());
 }
 
+// Exec records are queued and written in batches after the answer (ADR 0017, "Batching"): none is
+// lost when the agent gets SIGTERM (through its supervisor) or when the sandbox is killed.
+TEST_F(ExecAuditTest, QueuedExecRecordsSurviveSigtermAndAKilledSandbox) {
+  std::map<std::string, std::string> env = {{"CLOUDCOOP_STATE_DIR", state}};
+  for (bool kill_sandbox : {false, true}) {
+    std::string name = UniqueSandboxName(kill_sandbox ? "batchkill" : "batchterm");
+    std::string marker = ws + "/marker-" + name;
+    std::string script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /usr/bin/true $i; done; "
+                         "/usr/bin/touch " + marker + "; exec /usr/bin/sleep 60";
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+      int null = open("/dev/null", O_RDWR);
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+      std::vector<std::string> argv = {BinaryPath(), "sandbox", "run", "--name", name, "--net", "none",
+                                       "--workspace", ws, "--", "/bin/sh", "-c", script};
+      std::vector<char*> cargv;
+      for (auto& a : argv) cargv.push_back(a.data());
+      cargv.push_back(nullptr);
+      execv(cargv[0], cargv.data());
+      _exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    // Wait for the marker, then for sleep to run (its exec record is the last one queued).
+    bool sleeping = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!sleeping && std::chrono::steady_clock::now() < deadline) {
+      auto info = FindSandbox(state, name);
+      if (PathExists(marker) && info.ok()) {
+        auto procs = ListDir("/proc");
+        for (const auto& p : procs.ok() ? *procs : std::vector<std::string>{}) {
+          struct stat sb;
+          auto comm = ReadFile("/proc/" + p + "/comm");
+          if (comm.ok() && Trim(*comm) == "sleep" && stat(("/proc/" + p).c_str(), &sb) == 0 &&
+              sb.st_uid == info->record.uid) {
+            sleeping = true;
+          }
+        }
+      }
+      if (!sleeping) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(sleeping) << name << ": the agent never reached its sleep";
+    if (kill_sandbox) {
+      auto info = FindSandbox(state, name);
+      ASSERT_TRUE(info.ok()) << info.status().ToString();
+      ASSERT_TRUE(KillSandbox(info->record).ok());
+    } else {
+      kill(pid, SIGTERM);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    // sh, 20 × true, touch, sleep.
+    auto execs = Execs(name);
+    EXPECT_EQ(execs.size(), 23u) << name;
+    auto exit = Lifecycle(name, "exit");
+    ASSERT_EQ(exit.size(), 1u) << name;
+    EXPECT_EQ(Int(exit[0], "exec_records"), 23) << name;
+    EXPECT_EQ(Int(exit[0], "signal"), kill_sandbox ? SIGKILL : SIGTERM) << name;
+  }
+  ExpectChainVerifies();
+}
+
 }  // namespace
 }  // namespace cloudcoop::sandbox
