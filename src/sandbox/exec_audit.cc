@@ -242,16 +242,10 @@ bool ReadStatusIds(int dir, int64_t* ppid, int64_t* uid) {
   char buf[4096];
   ssize_t n = st.valid() ? read(st.get(), buf, sizeof buf - 1) : -1;
   if (n <= 0) return false;
-  std::string_view text(buf, static_cast<size_t>(n));
-  for (auto line : Split(text, '\n', true)) {
-    std::string_view l(line);
-    if (StartsWith(l, "PPid:")) {
-      *ppid = ParseInt64(Trim(l.substr(5))).value_or(0);
-    } else if (StartsWith(l, "Uid:")) {
-      auto f = Split(Trim(l.substr(4)), '\t', true);
-      if (!f.empty()) *uid = ParseInt64(Trim(f[0])).value_or(-1);
-    }
-  }
+  buf[n] = '\0';
+  // "PPid:\t<n>\n" and "Uid:\t<real>\t<effective>..." (no allocation: this is on every exec's path).
+  if (const char* p = strstr(buf, "\nPPid:")) *ppid = strtoll(p + 6, nullptr, 10);
+  if (const char* p = strstr(buf, "\nUid:")) *uid = strtoll(p + 5, nullptr, 10);
   return true;
 }
 
@@ -413,13 +407,8 @@ void ExecAuditor::Serve() {
     // back as a new notification), and the pid may already name another process.
     bool valid = IdValid(listener_.get(), req->id);
     bool allow = true;
-    if (collected && valid && !write_failed_) {
-      // Queued, written in a batch after the answer (ADR 0017, "Batching"): the caller never
-      // waits for the log. Everything the record needs has been copied already.
-      audit::Event e = audit::ExecRecord(c.info);
-      if (c.missing) e.fields["missing"] = true;
-      Queue(std::move(e));
-    } else if (valid) {
+    bool record = collected && valid && !write_failed_;
+    if (valid && !record) {
       // The caller is still there but /proc could not be read, or the log cannot be written:
       // fail closed, what cannot be recorded does not run.
       allow = false;
@@ -435,6 +424,13 @@ void ExecAuditor::Serve() {
     }
     if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) != 0 && errno != ENOENT) {
       CC_LOG_ERROR("sandbox %s: SECCOMP_IOCTL_NOTIF_SEND failed: %s", agent_.c_str(), strerror(errno));
+    }
+    if (record) {
+      // Queued, written in a batch (ADR 0017, "Batching"): everything the record needs was copied
+      // before the answer, so the caller waits neither for the record nor for the log.
+      audit::Event e = audit::ExecRecord(c.info);
+      if (c.missing) e.fields["missing"] = true;
+      Queue(std::move(e));
     }
     if (queued_.size() >= kBatchRecords) (void)WriteQueued(audit::Durability::kBatched);
   }

@@ -7,8 +7,12 @@
 // before it starts the command: the command's own first exec is captured too. The supervisor
 // answers each notification in its poll loop: it reads pid, ppid, uid, the path and argv (bounded)
 // from the caller's memory and cwd from /proc, checks with SECCOMP_IOCTL_NOTIF_ID_VALID that the
-// caller is still the one waiting, appends an exec record (batched durability) and only then lets
-// the system call continue. An exec that cannot be recorded is refused (EPERM): fail closed.
+// caller is still the one waiting, queues an exec record and lets the system call continue; the
+// queue is written in batches (64 records or 50 ms, before any other record, and at the end). While
+// records cannot be written, execs are refused (EPERM): fail closed.
+//
+// The same filter notifies the main filter's deny list (ADR 0019): the supervisor answers EPERM
+// and records a `denial` (coalesced per call per second).
 //
 // The supervisor also writes the sandbox's lifecycle records: the plan (layers, limits, degraded),
 // start, exit (code, signal, cgroup usage), OOM kills and pids-limit hits (from the cgroup's
