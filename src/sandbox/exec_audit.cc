@@ -619,14 +619,14 @@ void ExecAuditor::RecordCounters(const cgroup::Usage& usage) {
 }
 
 void ExecAuditor::RecordExit(int exit_code, int signal, const cgroup::Usage* usage) {
+  FlushDenials(-1);  // before the exit record: it ends the sandbox's records
+  (void)WriteQueued(audit::Durability::kBatched);  // so that exec_records counts them
   audit::Fields f = {{"exit_code", exit_code},
                      {"signal", signal},
                      {"exec_records", static_cast<unsigned long long>(exec_records_)},
                      {"execs_refused", static_cast<unsigned long long>(refused_)},
                      {"denied_calls", static_cast<unsigned long long>(denied_)}};
   if (signal != 0) f["signal_name"] = sigabbrev_np(signal) != nullptr ? sigabbrev_np(signal) : "?";
-  FlushDenials(-1);  // before the exit record: it ends the sandbox's records
-  (void)WriteQueued(audit::Durability::kBatched);  // so that exec_records counts them
   if (usage != nullptr) {
     RecordCounters(*usage);
     f["usage"] = audit::Fields{{"cpu_usec", static_cast<unsigned long long>(usage->cpu_usec)},
