@@ -7,12 +7,20 @@
 //   cloudcoop_exec_tricks fexecve PATH ARG...       execveat(open(PATH), "", ..., AT_EMPTY_PATH)
 //   cloudcoop_exec_tricks listener                  try to create a seccomp notification listener
 //                                                   (to take exec notifications away); prints errno
+//   cloudcoop_exec_tricks denied N                  makes deny-listed calls (mount, ioctl TIOCSTI,
+//                                                   unshare(CLONE_NEWUSER), keyctl, bpf, then N times
+//                                                   ptrace(PTRACE_TRACEME)); prints "NAME ERRNO" each
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <termios.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,6 +53,35 @@ int main(int argc, char** argv) {
     printf("listener %s\n", fd >= 0 ? "CREATED" : strerrorname_np(errno));
     return fd >= 0 ? 1 : 0;
   }
-  fprintf(stderr, "usage: cloudcoop_exec_tricks raw|execveat|fexecve|listener ...\n");
+  if (argc == 3 && strcmp(argv[1], "denied") == 0) {
+    // Raw system calls, so that nothing in between retries or changes them.
+    char c = 'x';
+    int rc = 0;
+    errno = 0;
+    long r = syscall(SYS_mount, "none", "/tmp", "tmpfs", 0UL, NULL);
+    printf("mount %s\n", r == -1 ? strerrorname_np(errno) : "ALLOWED");
+    rc |= r != -1;
+    r = syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI, &c);
+    printf("ioctl %s\n", r == -1 ? strerrorname_np(errno) : "ALLOWED");
+    rc |= r != -1;
+    r = syscall(SYS_unshare, CLONE_NEWUSER | CLONE_NEWNS);
+    printf("unshare %s\n", r == -1 ? strerrorname_np(errno) : "ALLOWED");
+    rc |= r != -1;
+    r = syscall(SYS_keyctl, 0, -3, 0);
+    printf("keyctl %s\n", r == -1 ? strerrorname_np(errno) : "ALLOWED");
+    rc |= r != -1;
+    r = syscall(SYS_bpf, 0, NULL, 0);
+    printf("bpf %s\n", r == -1 ? strerrorname_np(errno) : "ALLOWED");
+    rc |= r != -1;
+    int n = atoi(argv[2]);
+    int eperm = 0;
+    for (int i = 0; i < n; ++i) {
+      errno = 0;
+      if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0) == -1 && errno == EPERM) ++eperm;
+    }
+    printf("ptrace %d/%d EPERM\n", eperm, n);
+    return rc != 0 || eperm != n;
+  }
+  fprintf(stderr, "usage: cloudcoop_exec_tricks raw|execveat|fexecve|listener|denied ...\n");
   return 2;
 }

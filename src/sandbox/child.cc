@@ -183,8 +183,8 @@ Status Seccomp(ChildCtx& c) {
   return seccomp::ApplyInChild(c.seccomp);
 }
 Status VerifySeccomp(ChildCtx& c) {
-  (void)c;
-  return seccomp::VerifyInChild();
+  // With exec capture the deny list is notified (ADR 0019): ENOSYS until the listener filter loads.
+  return seccomp::VerifyInChild(c.plan->exec_capture ? seccomp::DenyAction::kNotify : seccomp::DenyAction::kErrno);
 }
 
 // Exec capture (exec_audit.h): after the main filter, before the command exists.

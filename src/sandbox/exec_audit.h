@@ -7,8 +7,12 @@
 // before it starts the command: the command's own first exec is captured too. The supervisor
 // answers each notification in its poll loop: it reads pid, ppid, uid, the path and argv (bounded)
 // from the caller's memory and cwd from /proc, checks with SECCOMP_IOCTL_NOTIF_ID_VALID that the
-// caller is still the one waiting, appends an exec record (batched durability) and only then lets
-// the system call continue. An exec that cannot be recorded is refused (EPERM): fail closed.
+// caller is still the one waiting, queues an exec record and lets the system call continue; the
+// queue is written in batches (64 records or 50 ms, before any other record, and at the end). While
+// records cannot be written, execs are refused (EPERM): fail closed.
+//
+// The same filter notifies the main filter's deny list (ADR 0019): the supervisor answers EPERM
+// and records a `denial` (coalesced per call per second).
 //
 // The supervisor also writes the sandbox's lifecycle records: the plan (layers, limits, degraded),
 // start, exit (code, signal, cgroup usage), OOM kills and pids-limit hits (from the cgroup's
@@ -21,8 +25,10 @@
 #define CLOUDCOOP_SANDBOX_EXEC_AUDIT_H_
 
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,10 +95,42 @@ class ExecAuditor {
 
   uint64_t exec_records() const { return exec_records_; }
   uint64_t refused() const { return refused_; }
+  uint64_t denied() const { return denied_; }
+
+  // Denial records are coalesced per system call: the first denied call in a window of this length
+  // is recorded at once, the repeats within the window as one record with their count when the
+  // window ends (on the poll loop's tick, the next denial of that call, or the exit).
+  static constexpr int64_t kDenialWindowMs = 1000;
+  // Exec (and denial) records are queued while the notification is answered and written in one
+  // append when this many are queued or the oldest is this old (the poll loop's tick), before any
+  // other record, and at the end (ADR 0017, "Batching").
+  static constexpr size_t kBatchRecords = 64;
+  static constexpr int64_t kBatchDelayMs = 50;
 
  private:
   explicit ExecAuditor(std::string agent) : agent_(std::move(agent)) {}
+  // Queues `event` behind the queued records and writes them all.
   void Append(const audit::Event& event, audit::Durability durability);
+  void Queue(audit::Event event);
+  // Writes the queued records in one append; false (and execs refused) while that fails.
+  bool WriteQueued(audit::Durability durability);
+  // A notification for a deny-listed call: recorded (coalesced), answered EPERM.
+  void Deny(const seccomp_notif& req);
+  // Writes the coalesced records of windows that ended by `now_ms` (all of them when < 0).
+  void FlushDenials(int64_t now_ms);
+
+  struct DenialWindow {
+    int64_t start_ms = 0;
+    uint64_t repeats = 0;      // denied calls after the recorded one, in this window
+    audit::Fields last;        // the last repeat's fields
+  };
+  // Writes the window's coalesced record (if it had repeats) and removes it.
+  std::map<int, DenialWindow>::iterator EndDenialWindow(std::map<int, DenialWindow>::iterator it);
+  std::map<int, DenialWindow> denial_windows_;
+  uint64_t denied_ = 0;
+  std::vector<audit::Event> queued_;
+  int64_t queued_since_ms_ = 0;
+  bool write_failed_ = false;
 
   std::string agent_;
   std::unique_ptr<audit::Logger> logger_;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -497,6 +498,161 @@ TEST_F(ExecAuditTest, TheCheckItemSeesCaptureActiveForEveryRunningAgent) {
   stop(a);
   stop(b);
   stop(c);
+}
+
+// Denied system calls (the seccomp deny list) are recorded as denials (ADR 0019) and still fail
+// with EPERM: exactly the calls the agent made, with the syscall, its number, the argument the rule
+// looked at, pid and uid; a loop of denied calls is coalesced into few records whose counts add up.
+TEST_F(ExecAuditTest, DeniedCallsAreRecordedAsDenialsAndStillFailWithEperm) {
+  constexpr int kLoop = 300;
+  std::string script = "cp " + TricksBinary() + " ./tricks && ./tricks denied " + std::to_string(kLoop) +
+                       " > denied.out";
+  SandboxPlan plan = Plan({"/bin/sh", "-c", script}, "deny");
+  auto result = RunSandbox(plan);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->exit_code, 0);
+  auto out = ReadFile(ws + "/denied.out");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "mount EPERM\nioctl EPERM\nunshare EPERM\nkeyctl EPERM\nbpf EPERM\nptrace " +
+                      std::to_string(kLoop) + "/" + std::to_string(kLoop) + " EPERM\n");
+
+  int64_t tricks_pid = -1;
+  for (const auto& r : Execs(plan.name)) {
+    if (Str(r, "exe") == ws + "/tricks") tricks_pid = Int(r, "pid");
+  }
+  ASSERT_GT(tricks_pid, 0) << "no exec record for ./tricks";
+
+  auto denials = Records(plan.name, audit::RecordType::kDenial);
+  std::map<std::string, std::vector<audit::Record>> by_call;
+  for (const auto& r : denials) by_call[Str(r, "syscall")].push_back(r);
+  std::vector<std::string> calls;
+  for (const auto& [k, v] : by_call) calls.push_back(k);
+  EXPECT_EQ(calls, (std::vector<std::string>{"bpf", "ioctl", "keyctl", "mount", "ptrace", "unshare"}));
+  const std::map<std::string, long> numbers = {{"mount", SYS_mount},   {"ioctl", SYS_ioctl}, {"unshare", SYS_unshare},
+                                               {"keyctl", SYS_keyctl}, {"bpf", SYS_bpf},     {"ptrace", SYS_ptrace}};
+  for (const auto& [call, records] : by_call) {
+    for (const auto& r : records) {
+      EXPECT_EQ(Str(r, "what"), "syscall");
+      EXPECT_EQ(Int(r, "nr"), numbers.at(call)) << call;
+      EXPECT_EQ(Str(r, "errno"), "EPERM") << call;
+      EXPECT_EQ(Int(r, "pid"), tricks_pid) << call;
+      EXPECT_EQ(r.actor.at("kind").as_string(), "supervisor");
+    }
+    // The first record of each call is its own, with who made it.
+    EXPECT_EQ(Int(records[0], "count"), 1) << call;
+    EXPECT_EQ(records[0].fields.count("coalesced"), 0u) << call;
+    EXPECT_EQ(Int(records[0], "uid"), static_cast<int64_t>(result->uid)) << call;
+    EXPECT_EQ(Str(records[0], "exe"), ws + "/tricks") << call;
+    if (call != "ptrace") {
+      EXPECT_EQ(records.size(), 1u) << call;
+    }
+  }
+  EXPECT_EQ(Str(by_call["ioctl"][0], "request"), "0x5412");      // TIOCSTI
+  EXPECT_EQ(Str(by_call["unshare"][0], "flags"), "0x10020000");  // CLONE_NEWUSER | CLONE_NEWNS
+  // The loop: coalesced per second, the counts add up to every call.
+  int64_t total = 0;
+  for (const auto& r : by_call["ptrace"]) total += Int(r, "count");
+  EXPECT_EQ(total, kLoop);
+  EXPECT_LT(by_call["ptrace"].size(), 20u) << "a loop of denied calls was not coalesced";
+  for (size_t i = 1; i < by_call["ptrace"].size(); ++i) {
+    EXPECT_TRUE(by_call["ptrace"][i].fields.count("coalesced") != 0 || Int(by_call["ptrace"][i], "count") == 1);
+  }
+  auto exit = Lifecycle(plan.name, "exit");
+  ASSERT_EQ(exit.size(), 1u);
+  EXPECT_EQ(Int(exit[0], "denied_calls"), kLoop + 5);
+  EXPECT_LT(denials.back().seq, exit[0].seq) << "denial records come before the exit record";
+  ExpectChainVerifies();
+
+  // And through the command: `cloudcoop audit --type denial --agent NAME --json`.
+  CliResult q = RunBinary({"audit", "--type", "denial", "--agent", plan.name, "--json"},
+                          {{"CLOUDCOOP_STATE_DIR", state}});
+  EXPECT_EQ(q.rc, 0) << q.err;
+  size_t lines = 0;
+  for (const auto& line : Split(q.out, '\n', true)) {
+    if (Trim(line).empty()) continue;
+    ++lines;
+    EXPECT_NE(line.find("\"type\":\"denial\""), std::string::npos) << line;
+  }
+  EXPECT_EQ(lines, denials.size()) << q.out;
+  EXPECT_NE(q.out.find("\"syscall\":\"mount\""), std::string::npos) << q.out;
+}
+
+// Without exec capture there is no listener: the deny list answers EPERM itself and nothing is
+// recorded (the plan's choice is recorded as degraded instead).
+TEST_F(ExecAuditTest, WithoutCaptureDeniedCallsStillFailWithEpermUnrecorded) {
+  std::string script = "cp " + TricksBinary() + " ./tricks && ./tricks denied 3 > denied.out";
+  SandboxPlan plan = Plan({"/bin/sh", "-c", script}, "denyoff");
+  plan.exec_capture = false;
+  auto result = RunSandbox(plan);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->exit_code, 0);
+  EXPECT_EQ(*ReadFile(ws + "/denied.out"),
+            "mount EPERM\nioctl EPERM\nunshare EPERM\nkeyctl EPERM\nbpf EPERM\nptrace 3/3 EPERM\n");
+  EXPECT_TRUE(Records(plan.name, audit::RecordType::kDenial).empty());
+}
+
+// Exec records are queued and written in batches after the answer (ADR 0017, "Batching"): none is
+// lost when the agent gets SIGTERM (through its supervisor) or when the sandbox is killed.
+TEST_F(ExecAuditTest, QueuedExecRecordsSurviveSigtermAndAKilledSandbox) {
+  std::map<std::string, std::string> env = {{"CLOUDCOOP_STATE_DIR", state}};
+  for (bool kill_sandbox : {false, true}) {
+    std::string name = UniqueSandboxName(kill_sandbox ? "batchkill" : "batchterm");
+    std::string marker = ws + "/marker-" + name;
+    std::string script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /usr/bin/true $i; done; "
+                         "/usr/bin/touch " + marker + "; exec /usr/bin/sleep 60";
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+      int null = open("/dev/null", O_RDWR);
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+      std::vector<std::string> argv = {BinaryPath(), "sandbox", "run", "--name", name, "--net", "none",
+                                       "--workspace", ws, "--", "/bin/sh", "-c", script};
+      std::vector<char*> cargv;
+      for (auto& a : argv) cargv.push_back(a.data());
+      cargv.push_back(nullptr);
+      execv(cargv[0], cargv.data());
+      _exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    // Wait for the marker, then for sleep to run (its exec record is the last one queued).
+    bool sleeping = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!sleeping && std::chrono::steady_clock::now() < deadline) {
+      auto info = FindSandbox(state, name);
+      if (PathExists(marker) && info.ok()) {
+        auto procs = ListDir("/proc");
+        for (const auto& p : procs.ok() ? *procs : std::vector<std::string>{}) {
+          struct stat sb;
+          auto comm = ReadFile("/proc/" + p + "/comm");
+          if (comm.ok() && Trim(*comm) == "sleep" && stat(("/proc/" + p).c_str(), &sb) == 0 &&
+              sb.st_uid == info->record.uid) {
+            sleeping = true;
+          }
+        }
+      }
+      if (!sleeping) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(sleeping) << name << ": the agent never reached its sleep";
+    if (kill_sandbox) {
+      auto info = FindSandbox(state, name);
+      ASSERT_TRUE(info.ok()) << info.status().ToString();
+      ASSERT_TRUE(KillSandbox(info->record).ok());
+    } else {
+      kill(pid, SIGTERM);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    // sh, 20 × true, touch, sleep.
+    auto execs = Execs(name);
+    EXPECT_EQ(execs.size(), 23u) << name;
+    auto exit = Lifecycle(name, "exit");
+    ASSERT_EQ(exit.size(), 1u) << name;
+    EXPECT_EQ(Int(exit[0], "exec_records"), 23) << name;
+    EXPECT_EQ(Int(exit[0], "signal"), kill_sandbox ? SIGKILL : SIGTERM) << name;
+  }
+  ExpectChainVerifies();
 }
 
 }  // namespace

@@ -122,7 +122,8 @@ Status Placeholders(ParentCtx& c) {
 }
 
 Status CompileSeccomp(ParentCtx& c) {
-  CC_ASSIGN_OR_RETURN(c.seccomp, seccomp::BuildFilter());
+  CC_ASSIGN_OR_RETURN(c.seccomp, seccomp::BuildFilter(c.plan->exec_capture ? seccomp::DenyAction::kNotify
+                                                                            : seccomp::DenyAction::kErrno));
   return OkStatus();
 }
 

@@ -113,7 +113,8 @@ Status ScmpError(const char* call, const std::string& object, int rc) {
                     "report this: libseccomp rejected a rule of the built-in filter");
 }
 
-StatusOr<std::vector<sock_filter>> Compile() {
+StatusOr<std::vector<sock_filter>> Compile(DenyAction action) {
+  const uint32_t deny = action == DenyAction::kNotify ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(EPERM);
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (ctx == nullptr) return LayerErrno(Layer::kSeccomp, "seccomp_init", "", ENOMEM, "free memory and retry");
   struct CtxGuard {
@@ -129,13 +130,13 @@ StatusOr<std::vector<sock_filter>> Compile() {
   for (const char* name : kDenied) {
     int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture (e.g. umount, create_module)
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+    rc = seccomp_rule_add(ctx, deny, nr, 0);
     if (rc != 0) return ScmpError("seccomp_rule_add", name, rc);
   }
   for (const auto& r : kArgRules) {
     int nr = seccomp_syscall_resolve_name(r.syscall);
     if (nr == __NR_SCMP_ERROR) continue;
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+    rc = seccomp_rule_add(ctx, deny, nr, 1,
                           SCMP_CMP(r.arg, SCMP_CMP_MASKED_EQ, r.mask, r.value));
     if (rc != 0) return ScmpError("seccomp_rule_add", r.why, rc);
   }
@@ -176,9 +177,36 @@ std::vector<std::string> DeniedSyscallSummary() {
           "socket(AF_VSOCK)"};
 }
 
-StatusOr<std::vector<sock_filter>> BuildFilter() {
-  static StatusOr<std::vector<sock_filter>> program = Compile();
-  return program;
+const std::vector<DenyRule>& DenyRules() {
+  static const std::vector<DenyRule> rules = [] {
+    std::vector<DenyRule> out;
+    for (const char* name : kDenied) {
+      int nr = seccomp_syscall_resolve_name(name);
+      if (nr != __NR_SCMP_ERROR && nr >= 0) out.push_back({nr, name, false, 0, 0, 0, name});
+    }
+    for (const auto& r : kArgRules) {
+      int nr = seccomp_syscall_resolve_name(r.syscall);
+      if (nr == __NR_SCMP_ERROR || nr < 0 || (r.mask >> 32) != 0) continue;  // low-word rules only
+      out.push_back({nr, r.syscall, true, r.arg, static_cast<uint32_t>(r.mask), static_cast<uint32_t>(r.value),
+                     r.why});
+    }
+    return out;
+  }();
+  return rules;
+}
+
+const char* DeniedName(int nr) {
+  for (const auto& r : DenyRules()) {
+    if (r.nr == nr) return r.name;
+  }
+  return "";
+}
+
+StatusOr<std::vector<sock_filter>> BuildFilter(DenyAction action) {
+  static StatusOr<std::vector<sock_filter>> errno_program = Compile(DenyAction::kErrno);
+  if (action == DenyAction::kErrno) return errno_program;
+  static StatusOr<std::vector<sock_filter>> notify_program = Compile(DenyAction::kNotify);
+  return notify_program;
 }
 
 Status ApplyInChild(const std::vector<sock_filter>& program) {
@@ -191,7 +219,8 @@ Status ApplyInChild(const std::vector<sock_filter>& program) {
   return OkStatus();
 }
 
-Status VerifyInChild() {
+Status VerifyInChild(DenyAction action) {
+  const int want = action == DenyAction::kNotify ? ENOSYS : EPERM;
   int mode = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
   if (mode != 2) {
     return LayerVerifyError(Layer::kSeccomp,
@@ -199,9 +228,10 @@ Status VerifyInChild() {
                             "check that the kernel supports seccomp filters");
   }
   errno = 0;
-  if (ioctl(-1, TIOCSTI, nullptr) != -1 || errno != EPERM) {
+  if (ioctl(-1, TIOCSTI, nullptr) != -1 || errno != want) {
     return LayerVerifyError(Layer::kSeccomp,
-                            "ioctl(-1, TIOCSTI) returned errno " + ErrnoName(errno) + " instead of EPERM",
+                            "ioctl(-1, TIOCSTI) returned errno " + ErrnoName(errno) + " instead of " +
+                                ErrnoName(want),
                             "report this: the filter does not deny terminal injection");
   }
   return OkStatus();

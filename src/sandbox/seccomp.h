@@ -5,7 +5,11 @@
 //
 // Exec capture (exec_audit.h, ADR 0017) loads a second filter after this one that returns
 // SECCOMP_RET_USER_NOTIF for execve/execveat, with SECCOMP_FILTER_FLAG_NEW_LISTENER; its fd goes to
-// the supervisor's wait loop.
+// the supervisor's wait loop. With capture on, the deny list goes through that listener too (ADR
+// 0019): this filter then returns SECCOMP_RET_USER_NOTIF (not ERRNO, which would take precedence)
+// for the deny list, the second filter does the same and, being newer, wins the tie, so the
+// supervisor records a denial and answers EPERM. Without a listener (the supervisor gone) the
+// kernel answers such a call with ENOSYS: still denied.
 #ifndef CLOUDCOOP_SANDBOX_SECCOMP_H_
 #define CLOUDCOOP_SANDBOX_SECCOMP_H_
 
@@ -23,14 +27,35 @@ std::vector<std::string> DeniedSyscallSummary();
 // Every syscall name the filter denies outright.
 const std::vector<const char*>& DeniedSyscalls();
 
-// The compiled BPF program (computed once per process, in the parent, before the child needs it).
-StatusOr<std::vector<sock_filter>> BuildFilter();
+// What the deny list returns: EPERM directly, or a user notification answered by the supervisor
+// (which records a denial and answers EPERM; exec capture's listener filter must follow).
+enum class DenyAction { kErrno, kNotify };
+
+// One rule of the deny list, resolved for the native ABI: the call, or the call when
+// (low 32 bits of args[arg] & mask) == value (every argument rule compares the low word only).
+struct DenyRule {
+  int nr;
+  const char* name;
+  bool has_arg;
+  unsigned arg;
+  uint32_t mask;
+  uint32_t value;
+  const char* why;
+};
+// The deny list (calls not on this architecture left out), in filter order.
+const std::vector<DenyRule>& DenyRules();
+// The name of a denied call's number ("" when it is not on the deny list).
+const char* DeniedName(int nr);
+
+// The compiled BPF program (computed once per process and action, in the parent, before the child
+// needs it).
+StatusOr<std::vector<sock_filter>> BuildFilter(DenyAction action = DenyAction::kErrno);
 
 // Loads the filter into the calling thread (no_new_privs must be set already).
 Status ApplyInChild(const std::vector<sock_filter>& program);
 // Reads it back: Seccomp mode 2 in prctl, and a denied call (ioctl TIOCSTI on fd -1) returns EPERM
-// rather than EBADF.
-Status VerifyInChild();
+// (kNotify: ENOSYS, as the listener filter is not loaded yet) rather than EBADF.
+Status VerifyInChild(DenyAction action = DenyAction::kErrno);
 
 }  // namespace cloudcoop::sandbox::seccomp
 
