@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Overhead of exec capture (docs/adr/0017-exec-capture.md) on exec-heavy workloads inside a sandbox,
-# capture on vs off, side by side in one hyperfine run (root; use a Release build):
+# capture on vs off, side by side in one run, interleaved (root; use a Release build):
 #   loop   a shell loop running N short programs (/bin/true), default 2,000
 #   make   `make -j2` of a small C project (40 files + link), cleaned before each run
 # Both sandboxes are identical (--net none, the same limits) except --no-exec-capture. Prints the
@@ -12,7 +12,7 @@ runs=${2:-10}
 n=${3:-2000}
 bin=$build/src/cloudcoop
 [[ $(id -u) -eq 0 ]] || { echo "bench_exec_capture.sh: needs root" >&2; exit 2; }
-for tool in hyperfine python3 make gcc; do
+for tool in python3 make gcc; do
   command -v "$tool" >/dev/null || { echo "bench_exec_capture.sh: $tool is missing (scripts/install-deps)" >&2; exit 2; }
 done
 [[ -x $bin ]] || { echo "bench_exec_capture.sh: build $build first (cloudcoop)" >&2; exit 2; }
@@ -56,24 +56,38 @@ after_loop=$(records)
 after_make=$(records)
 echo "exec records per run: loop $((after_loop - before)), make $((after_make - after_loop))"
 
-hyperfine -N -w 2 -r "$runs" --export-json "$work/loop.json" \
-  -n "loop capture on" "${sandbox[*]} --name bench-exec-on -- sh -c '$loop'" \
-  -n "loop capture off" "${sandbox[*]} --name bench-exec-off --no-exec-capture -- sh -c '$loop'"
-hyperfine -N -w 1 -r "$runs" --export-json "$work/make.json" \
-  -n "make capture on" "${sandbox[*]} --name bench-make-on -- sh -c '$mk'" \
-  -n "make capture off" "${sandbox[*]} --name bench-make-off --no-exec-capture -- sh -c '$mk'"
+# Interleaved, not one command's runs after the other's: on this VM slow phases (neighbours, host
+# I/O) last seconds and would land on one side. Each round runs on and off back to back in a
+# random order; the ratio reported is the median of the rounds' on/off ratios.
+python3 - "$runs" "$n" "${sandbox[@]}" -- "$loop" "$mk" <<'PY'
+import random, statistics, subprocess, sys, time
+runs, n = int(sys.argv[1]), int(sys.argv[2])
+rest = sys.argv[3:]
+cut = rest.index("--")
+sandbox, (loop, mk) = rest[:cut], rest[cut + 1:]
+random.seed(1)
 
-python3 - "$work" "$n" <<'PY'
-import json, sys
-work, n = sys.argv[1], int(sys.argv[2])
-for name in ("loop", "make"):
-    r = json.load(open(f"{work}/{name}.json"))["results"]
-    on, off = r[0], r[1]
-    extra = (on["mean"] - off["mean"])
-    line = (f"{name}: on {on['mean']*1000:.1f} ms (±{on['stddev']*1000:.1f}), off {off['mean']*1000:.1f} ms "
-            f"(±{off['stddev']*1000:.1f}), on/off = {on['mean']/off['mean']:.3f}, "
-            f"median on/off = {on['median']/off['median']:.3f}")
-    if name == "loop":
-        line += f", extra per exec = {extra / n * 1e6:.1f} µs"
-    print(line)
+def timed(name, off, script):
+    cmd = sandbox + ["--name", name] + (["--no-exec-capture"] if off else []) + ["--", "sh", "-c", script]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+for label, script, warm in (("loop", loop, 2), ("make", mk, 1)):
+    on, off, ratios = [], [], []
+    for i in range(warm + runs):
+        pair = {}
+        for side in random.sample(["on", "off"], 2):
+            pair[side] = timed(f"bench-{label}-{side}", side == "off", script)
+        if i < warm:
+            continue
+        on.append(pair["on"]); off.append(pair["off"]); ratios.append(pair["on"] / pair["off"])
+    ms = lambda xs: f"{statistics.mean(xs)*1000:.1f} ms (±{statistics.stdev(xs)*1000:.1f})"
+    line = (f"{label}: {runs} interleaved rounds; on {ms(on)}, off {ms(off)}, on/off of the means = "
+            f"{statistics.mean(on)/statistics.mean(off):.3f}, median of the rounds' on/off = "
+            f"{statistics.median(ratios):.3f} (quartiles {statistics.quantiles(ratios, n=4)[0]:.3f}–"
+            f"{statistics.quantiles(ratios, n=4)[2]:.3f})")
+    if label == "loop":
+        line += f", extra per exec = {(statistics.median(on) - statistics.median(off)) / n * 1e6:.1f} µs (medians)"
+    print(line, flush=True)
 PY
