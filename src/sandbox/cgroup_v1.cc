@@ -219,14 +219,9 @@ class V1 : public Cgroup {
   }
 
   StatusOr<Usage> ReadUsage() override {
-    Usage u;
-    CC_ASSIGN_OR_RETURN(uint64_t ns, ReadNumber(fs_, JoinPath(Dir("cpuacct"), "cpuacct.usage")));
-    u.cpu_usec = ns / 1000;
-    CC_ASSIGN_OR_RETURN(u.memory_bytes, ReadNumber(fs_, JoinPath(Dir("memory"), "memory.usage_in_bytes")));
+    CC_ASSIGN_OR_RETURN(Usage u, ReadCounters());
     CC_ASSIGN_OR_RETURN(u.memory_peak_bytes,
                         ReadNumber(fs_, JoinPath(Dir("memory"), "memory.max_usage_in_bytes")));
-    CC_ASSIGN_OR_RETURN(uint64_t pids, ReadNumber(fs_, JoinPath(Dir("pids"), "pids.current")));
-    u.pids = static_cast<int64_t>(pids);
     auto oom = fs_.Read(JoinPath(Dir("memory"), "memory.oom_control"));
     if (oom.ok())
       u.oom_kills = ParseKeyedValue(*oom, "oom_kill").ok() ? *ParseKeyedValue(*oom, "oom_kill") : 0;

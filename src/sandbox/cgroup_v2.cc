@@ -175,37 +175,18 @@ class V2 : public Cgroup {
   }
 
   StatusOr<Usage> ReadCounters() override {
-    Usage u;
-    CC_ASSIGN_OR_RETURN(std::string cpu_stat, fs_.Read(File("cpu.stat")));
-    auto usage = ParseKeyedValue(cpu_stat, "usage_usec");
-    if (!usage.ok()) {
-      return LayerError(Layer::kCgroup, StatusCode::kDataLoss, File("cpu.stat") + " has no usage_usec",
-                        "report this");
-    }
-    u.cpu_usec = *usage;
-    CC_ASSIGN_OR_RETURN(u.memory_bytes, ReadNumber(fs_, File("memory.current")));
-    CC_ASSIGN_OR_RETURN(uint64_t pids, ReadNumber(fs_, File("pids.current")));
-    u.pids = static_cast<int64_t>(pids);
-    return u;
+    std::string cpu_stat;
+    return Counters(&cpu_stat);
   }
 
   StatusOr<Usage> ReadUsage() override {
-    Usage u;
-    CC_ASSIGN_OR_RETURN(std::string cpu_stat, fs_.Read(File("cpu.stat")));
-    auto usage = ParseKeyedValue(cpu_stat, "usage_usec");
-    if (!usage.ok()) {
-      return LayerError(Layer::kCgroup, StatusCode::kDataLoss, File("cpu.stat") + " has no usage_usec",
-                        "report this");
-    }
-    u.cpu_usec = *usage;
+    std::string cpu_stat;
+    CC_ASSIGN_OR_RETURN(Usage u, Counters(&cpu_stat));
     auto throttled = ParseKeyedValue(cpu_stat, "nr_throttled");
     if (throttled.ok()) u.throttled_periods = *throttled;
-    CC_ASSIGN_OR_RETURN(u.memory_bytes, ReadNumber(fs_, File("memory.current")));
     if (fs_.Exists(File("memory.peak"))) {
       CC_ASSIGN_OR_RETURN(u.memory_peak_bytes, ReadNumber(fs_, File("memory.peak")));
     }
-    CC_ASSIGN_OR_RETURN(uint64_t pids, ReadNumber(fs_, File("pids.current")));
-    u.pids = static_cast<int64_t>(pids);
     auto events = fs_.Read(File("memory.events"));
     if (events.ok()) {
       auto oom = ParseKeyedValue(*events, "oom_kill");
@@ -222,6 +203,22 @@ class V2 : public Cgroup {
 
  private:
   std::string File(const std::string& name) const { return JoinPath(dir_, name); }
+
+  // The counters `agent list` shows (cpu, memory, pids); cpu.stat is handed back for the rest.
+  StatusOr<Usage> Counters(std::string* cpu_stat) {
+    Usage u;
+    CC_ASSIGN_OR_RETURN(*cpu_stat, fs_.Read(File("cpu.stat")));
+    auto usage = ParseKeyedValue(*cpu_stat, "usage_usec");
+    if (!usage.ok()) {
+      return LayerError(Layer::kCgroup, StatusCode::kDataLoss, File("cpu.stat") + " has no usage_usec",
+                        "report this");
+    }
+    u.cpu_usec = *usage;
+    CC_ASSIGN_OR_RETURN(u.memory_bytes, ReadNumber(fs_, File("memory.current")));
+    CC_ASSIGN_OR_RETURN(uint64_t pids, ReadNumber(fs_, File("pids.current")));
+    u.pids = static_cast<int64_t>(pids);
+    return u;
+  }
 
   // Makes cpu, memory and pids available to the children of `dir` (a no-op when they already are).
   Status EnableControllers(const std::string& dir) {
