@@ -14,8 +14,8 @@ int RunSandboxGc(Invocation& inv) {
   if (!report.ok()) return inv.Fail(report.status());
   inv.out() << "removed " << report->records.size() << " stale sandbox record(s)"
             << (report->records.empty() ? "" : " (" + Join(report->records, ", ") + ")") << ", "
-            << report->uids << " unheld uid allocation(s) and " << report->net_slots
-            << " egress address slot(s)\n";
+            << report->uids << " unheld uid allocation(s), " << report->net_slots << " egress address slot(s) and "
+            << report->groups << " orphaned cgroup(s)\n";
   return 0;
 }
 

@@ -136,10 +136,17 @@ class V1 : public Cgroup {
   }
 
   Status CleanupInParent() override {
-    if (!owned_ || !fs_.Exists(dirs_.front())) return OkStatus();
+    if (!owned_) return OkStatus();
+    // Whatever hierarchies are left: a cleanup cut short (its supervisor killed between two
+    // rmdirs) removed some, and gc finishes the rest.
+    std::vector<std::string> left;
+    for (const auto& dir : dirs_) {
+      if (fs_.Exists(dir)) left.push_back(dir);
+    }
+    if (left.empty()) return OkStatus();
     Status killed = KillAll();
     Status removed;
-    for (const auto& dir : dirs_) {
+    for (const auto& dir : left) {
       // A group can stay busy for a moment after its last task exits.
       Status s;
       PollUntil(500, [&] {

@@ -44,11 +44,15 @@ struct StaleReport {
   std::vector<std::string> records;  // names of records whose supervisor is gone
   int uids = 0;                      // ephemeral uid allocations nobody holds
   int net_slots = 0;                 // egress address slots of dead supervisors (their veths removed)
+  int groups = 0;                    // empty cgroups under the `cloudcoop` parent no record claims
 };
+// How old an empty, unclaimed sandbox cgroup must be before gc removes it.
+inline constexpr int kOrphanGroupMinAgeSeconds = 60;
 // What is stale, without changing anything.
 StatusOr<StaleReport> FindStale(const std::string& state_dir);
 // Kills what is left in stale sandboxes' cgroups, removes the groups, their records, unheld
-// ephemeral uid allocations and egress address slots of dead supervisors.
+// ephemeral uid allocations and egress address slots of dead supervisors, and empty sandbox
+// cgroups under the default parent that no record claims and that are older than a minute.
 StatusOr<StaleReport> CollectStale(const std::string& state_dir);
 
 }  // namespace cloudcoop::sandbox
