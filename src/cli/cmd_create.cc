@@ -28,11 +28,7 @@ int RunCreate(Invocation& inv) {
     inv.out() << plan->BodyJson(/*pretty=*/true) << "\n";
     return 0;
   }
-  auto clients = MakeGcpClients(inv, **settings);
-  if (!clients.ok()) return inv.Fail(clients.status());
-  TerminalProgress progress(inv);
-  gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
-  return RunAuditedChange(inv, [&] { return lifecycle.Create(*plan); });
+  return RunLifecycleChange(inv, **settings, [&](gcp::VmLifecycle& vm) { return vm.Create(*plan); });
 }
 
 }  // namespace

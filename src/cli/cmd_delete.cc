@@ -10,25 +10,23 @@ namespace {
 int RunDelete(Invocation& inv) {
   auto settings = GcpSettingsFor(inv);
   if (!settings.ok()) return inv.Fail(settings.status());
-  auto clients = MakeGcpClients(inv, **settings);
-  if (!clients.ok()) return inv.Fail(clients.status());
-  TerminalProgress progress(inv);
-  gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
   const std::string& name = (*settings)->vm.name;
-  // Look first, so the question is only asked when there is a stopped VM to delete.
-  auto current = lifecycle.Get();
-  if (!current.ok()) return inv.Fail(current.status());
-  if (*current && (*current)->state() == gcp::VmState::kStopped && !inv.Has("yes")) {
-    if (!inv.stdin_is_tty()) {
-      return inv.Fail(InvalidArgumentError("refusing to delete VM " + name + " without confirmation (no terminal)")
-                          .WithFix("re-run with --yes to delete it and its boot disk"));
+  return WithVmLifecycle(inv, **settings, [&](gcp::VmLifecycle& lifecycle) {
+    // Look first, so the question is only asked when there is a stopped VM to delete.
+    auto current = lifecycle.Get();
+    if (!current.ok()) return inv.Fail(current.status());
+    if (*current && (*current)->state() == gcp::VmState::kStopped && !inv.Has("yes")) {
+      if (!inv.stdin_is_tty()) {
+        return inv.Fail(InvalidArgumentError("refusing to delete VM " + name + " without confirmation (no terminal)")
+                            .WithFix("re-run with --yes to delete it and its boot disk"));
+      }
+      if (!Confirm(inv, "Delete VM " + name + " in " + (*settings)->gcp.zone + " and its boot disk? Everything on it is lost.")) {
+        inv.err() << "not deleted\n";
+        return 1;
+      }
     }
-    if (!Confirm(inv, "Delete VM " + name + " in " + (*settings)->gcp.zone + " and its boot disk? Everything on it is lost.")) {
-      inv.err() << "not deleted\n";
-      return 1;
-    }
-  }
-  return RunAuditedChange(inv, [&] { return lifecycle.Delete(); });
+    return RunAuditedChange(inv, [&] { return lifecycle.Delete(); });
+  });
 }
 
 }  // namespace

@@ -16,11 +16,7 @@ int RunResize(Invocation& inv) {
   else type = arg;
   auto machine_type = gcp::ResolveMachineType((*settings)->vm, size, type);
   if (!machine_type.ok()) return inv.Fail(machine_type.status());
-  auto clients = MakeGcpClients(inv, **settings);
-  if (!clients.ok()) return inv.Fail(clients.status());
-  TerminalProgress progress(inv);
-  gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
-  return RunAuditedChange(inv, [&] { return lifecycle.Resize(*machine_type); });
+  return RunLifecycleChange(inv, **settings, [&](gcp::VmLifecycle& vm) { return vm.Resize(*machine_type); });
 }
 
 }  // namespace

@@ -8,11 +8,7 @@ namespace {
 int RunStart(Invocation& inv) {
   auto settings = GcpSettingsFor(inv);
   if (!settings.ok()) return inv.Fail(settings.status());
-  auto clients = MakeGcpClients(inv, **settings);
-  if (!clients.ok()) return inv.Fail(clients.status());
-  TerminalProgress progress(inv);
-  gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
-  return RunAuditedChange(inv, [&] { return lifecycle.Start(); });
+  return RunLifecycleChange(inv, **settings, [](gcp::VmLifecycle& vm) { return vm.Start(); });
 }
 
 }  // namespace

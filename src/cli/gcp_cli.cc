@@ -72,6 +72,21 @@ int RunAuditedChange(Invocation& inv, const std::function<StatusOr<gcp::Lifecycl
   return PrintOutcome(inv, outcome);
 }
 
+int WithVmLifecycle(Invocation& inv, const Settings& settings, const std::function<int(gcp::VmLifecycle&)>& body) {
+  auto clients = MakeGcpClients(inv, settings);
+  if (!clients.ok()) return inv.Fail(clients.status());
+  TerminalProgress progress(inv);
+  gcp::VmLifecycle lifecycle(**clients, progress, OperatorStateDir());
+  return body(lifecycle);
+}
+
+int RunLifecycleChange(Invocation& inv, const Settings& settings,
+                       const std::function<StatusOr<gcp::LifecycleOutcome>(gcp::VmLifecycle&)>& change) {
+  return WithVmLifecycle(inv, settings, [&](gcp::VmLifecycle& vm) {
+    return RunAuditedChange(inv, [&] { return change(vm); });
+  });
+}
+
 bool Confirm(Invocation& inv, const std::string& question) {
   if (!inv.stdin_is_tty()) return false;
   inv.err() << question << " [y/N] " << std::flush;

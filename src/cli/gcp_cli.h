@@ -40,6 +40,13 @@ int PrintOutcome(Invocation& inv, const StatusOr<gcp::LifecycleOutcome>& outcome
 // (fail closed: no record, no change), then `change`, then its outcome, then PrintOutcome.
 int RunAuditedChange(Invocation& inv, const std::function<StatusOr<gcp::LifecycleOutcome>()>& change);
 
+// Runs `body` with the VM lifecycle of `settings`: its clients (a client error is the command's
+// failure), progress on the command's error stream, the operator's state directory.
+int WithVmLifecycle(Invocation& inv, const Settings& settings, const std::function<int(gcp::VmLifecycle&)>& body);
+// The same for one audited change (RunAuditedChange): create, start, stop, resize.
+int RunLifecycleChange(Invocation& inv, const Settings& settings,
+                       const std::function<StatusOr<gcp::LifecycleOutcome>(gcp::VmLifecycle&)>& change);
+
 // Asks `question` on the terminal; true only for "y"/"yes". Without a terminal: false.
 bool Confirm(Invocation& inv, const std::string& question);
 
