@@ -247,6 +247,31 @@ TEST_F(CgroupV2Test, KillUsesCgroupKillAndCleanupRemovesTheGroup) {
   EXPECT_TRUE(IsDirectory(root + "/cloudcoop")) << "the shared parent stays";
 }
 
+// The supervisor removes its group as soon as its init is gone, which can fall between a
+// kill's look at cgroup.procs and its read: a group gone meanwhile has no members, not an error.
+TEST_F(CgroupV2Test, AGroupRemovedBetweenTheLookAndTheReadHasNoMembers) {
+  class RemovedOnRead : public MimicCgroup2Fs {
+   public:
+    using MimicCgroup2Fs::MimicCgroup2Fs;
+    StatusOr<std::string> Read(const std::string& path) override {
+      if (remove_on_read && Basename(path) == "cgroup.procs") {
+        remove_on_read = false;
+        (void)MimicCgroup2Fs::RemoveDir(Dirname(path));
+      }
+      return MimicCgroup2Fs::Read(path);
+    }
+    bool remove_on_read = false;
+  };
+  RemovedOnRead fs(root);
+  auto group = Open(Layout{2, root, {}}, "cloudcoop", "agent-1", fs);
+  ASSERT_TRUE(group->PrepareInParent({1, 64ULL << 20, 64}).ok());
+  fs.remove_on_read = true;
+  auto procs = group->Procs();
+  ASSERT_TRUE(procs.ok()) << procs.status().ToString();
+  EXPECT_TRUE(procs->empty());
+  EXPECT_TRUE(group->KillAll().ok());
+}
+
 TEST_F(CgroupV2Test, FreezeWaitsForTheFrozenEvent) {
   MimicCgroup2Fs fs(root);
   auto group = Open(Layout{2, root, {}}, "cloudcoop", "agent-1", fs);

@@ -159,9 +159,12 @@ class V1 : public Cgroup {
   }
 
   StatusOr<std::vector<pid_t>> Procs() override {
-    // A group its supervisor removed meanwhile has no members.
-    if (!fs_.Exists(JoinPath(Dir("freezer"), "cgroup.procs"))) return std::vector<pid_t>{};
-    CC_ASSIGN_OR_RETURN(std::string text, fs_.Read(JoinPath(Dir("freezer"), "cgroup.procs")));
+    // A group its supervisor removed meanwhile has no members, also when that happens between the
+    // look and the read (the supervisor cleans up as soon as its init is gone).
+    std::string path = JoinPath(Dir("freezer"), "cgroup.procs");
+    auto read = fs_.Read(path);
+    if (!read.ok() && !fs_.Exists(path)) return std::vector<pid_t>{};
+    CC_ASSIGN_OR_RETURN(std::string text, std::move(read));
     std::vector<pid_t> pids;
     for (const auto& line : Split(text, '\n', true)) {
       auto v = ParseInt64(line);
