@@ -30,10 +30,13 @@ class CgroupCleanupTest : public ::testing::Test {
 
   void TearDown() override {
     for (auto& g : groups_) (void)g->CleanupInParent();
+    // A test's own parent (the sandboxes' `cloudcoop` is shared and stays).
+    for (const auto& [controller, mount] : layout_.controllers) rmdir(JoinPath(mount, parent_).c_str());
+    if (!layout_.unified.empty()) rmdir(JoinPath(layout_.unified, parent_).c_str());
   }
 
-  cgroup::Cgroup* Make(const std::string& name) {
-    groups_.push_back(cgroup::Open(layout_, "cloudcoop", name));
+  cgroup::Cgroup* Make(const std::string& name, const std::string& parent = "cloudcoop") {
+    groups_.push_back(cgroup::Open(layout_, parent, name));
     EXPECT_TRUE(groups_.back()->PrepareInParent({1, 64 << 20, 16}).ok());
     return groups_.back().get();
   }
@@ -56,6 +59,8 @@ class CgroupCleanupTest : public ::testing::Test {
   std::string Unique(const std::string& what) const { return "cc-test-" + what + "-" + std::to_string(getpid()); }
 
   cgroup::Layout layout_;
+  // Groups under a parent of the test's own: other tests' gc runs sweep `cloudcoop` meanwhile.
+  std::string parent_ = "cc-test-parent-" + std::to_string(getpid());
   std::vector<std::unique_ptr<cgroup::Cgroup>> groups_;
   cloudcoop::testing::TempDir state;
 };
@@ -71,12 +76,14 @@ TEST_F(CgroupCleanupTest, ACleanupCutShortIsFinishedWhateverHierarchyWentFirst) 
   for (const auto& d : dirs) EXPECT_FALSE(PathExists(d)) << d << " was left behind";
 }
 
-TEST_F(CgroupCleanupTest, GcRemovesOldEmptyUnclaimedGroupsOnly) {
-  cgroup::Cgroup* orphan = Make(Unique("orphan"));
-  cgroup::Cgroup* young = Make(Unique("young"));
-  cgroup::Cgroup* busy = Make(Unique("busy"));
-  for (const auto& d : Dirs(*orphan)) Age(d);
-  for (const auto& d : Dirs(*busy)) Age(d);
+TEST_F(CgroupCleanupTest, OldEmptyUnclaimedGroupsAreRemovedButNotYoungBusyOrClaimedOnes) {
+  cgroup::Cgroup* orphan = Make(Unique("orphan"), parent_);
+  cgroup::Cgroup* claimed = Make(Unique("claimed"), parent_);
+  cgroup::Cgroup* young = Make(Unique("young"), parent_);
+  cgroup::Cgroup* busy = Make(Unique("busy"), parent_);
+  for (auto* g : {orphan, claimed, busy}) {
+    for (const auto& d : Dirs(*g)) Age(d);
+  }
   int go[2];
   ASSERT_EQ(pipe(go), 0);
   pid_t member = fork();
@@ -90,15 +97,23 @@ TEST_F(CgroupCleanupTest, GcRemovesOldEmptyUnclaimedGroupsOnly) {
   close(go[0]);
   ASSERT_TRUE(busy->JoinFromParent(member).ok());
 
-  auto report = CollectStale(state.path());
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_GE(report->groups, 1);
+  EXPECT_EQ(CollectOrphanGroups({Unique("claimed")}, parent_, kOrphanGroupMinAgeSeconds), 1);
   for (const auto& d : Dirs(*orphan)) EXPECT_FALSE(PathExists(d)) << d << ": an old, empty, unclaimed group stayed";
+  for (const auto& d : Dirs(*claimed)) EXPECT_TRUE(PathExists(d)) << d << ": a group a record claims was removed";
   for (const auto& d : Dirs(*young)) EXPECT_TRUE(PathExists(d)) << d << ": a group made a moment ago was removed";
   for (const auto& d : Dirs(*busy)) EXPECT_TRUE(PathExists(d)) << d << ": a group with a member was removed";
 
   close(go[1]);
   waitpid(member, nullptr, 0);
+}
+
+TEST_F(CgroupCleanupTest, SandboxGcSweepsTheSandboxesParent) {
+  cgroup::Cgroup* orphan = Make(Unique("gc-orphan"));
+  for (const auto& d : Dirs(*orphan)) Age(d);
+  auto report = CollectStale(state.path());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  // Gone (this gc or another test's, running meanwhile, took it).
+  for (const auto& d : Dirs(*orphan)) EXPECT_FALSE(PathExists(d)) << d;
 }
 
 }  // namespace

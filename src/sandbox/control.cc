@@ -18,36 +18,6 @@
 namespace cloudcoop::sandbox {
 namespace {
 
-// Empty groups under the sandboxes' parent that no record of `state_dir` claims and that were made
-// more than `min_age_s` ago: what a supervisor killed between removing its group and its record
-// (or a failed removal) leaves, which no record leads gc to. A live sandbox's group holds its init
-// from its first milliseconds on, and the kernel refuses to remove a group with members, so only
-// dead groups go. Counted by name (a v1 group is one directory per hierarchy).
-int CollectOrphanGroups(const std::set<std::string>& claimed, const std::string& parent, int min_age_s) {
-  auto layout = cgroup::DetectLayout("/sys/fs/cgroup");
-  if (!layout.ok()) return 0;
-  std::set<std::string> bases;
-  if (layout->version == 2) {
-    bases.insert(JoinPath(layout->unified, parent));
-  } else {
-    for (const auto& [controller, mount] : layout->controllers) bases.insert(JoinPath(mount, parent));
-  }
-  time_t now = time(nullptr);
-  std::set<std::string> removed;
-  for (const auto& base : bases) {
-    auto entries = ListDir(base);
-    if (!entries.ok()) continue;
-    for (const auto& name : *entries) {
-      std::string dir = JoinPath(base, name);
-      struct stat st;
-      if (claimed.count(name) || lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-      if (now - st.st_mtime < min_age_s) continue;
-      if (rmdir(dir.c_str()) == 0) removed.insert(name);
-    }
-  }
-  return static_cast<int>(removed.size());
-}
-
 StatusOr<std::unique_ptr<cgroup::Cgroup>> GroupOf(const state::RunningRecord& r) {
   if (r.cgroup_version == 0 || r.cgroup_paths.empty()) {
     return LayerError(Layer::kCgroup, StatusCode::kFailedPrecondition,
@@ -165,6 +135,33 @@ Status KillSandbox(const state::RunningRecord& record) {
     return group.status();
   }
   return (*group)->KillAll();
+}
+
+// A live sandbox's group holds its init from its first milliseconds on, and the kernel refuses to
+// remove a group with members, so only dead groups go.
+int CollectOrphanGroups(const std::set<std::string>& claimed, const std::string& parent, int min_age_s) {
+  auto layout = cgroup::DetectLayout("/sys/fs/cgroup");
+  if (!layout.ok()) return 0;
+  std::set<std::string> bases;
+  if (layout->version == 2) {
+    bases.insert(JoinPath(layout->unified, parent));
+  } else {
+    for (const auto& [controller, mount] : layout->controllers) bases.insert(JoinPath(mount, parent));
+  }
+  time_t now = time(nullptr);
+  std::set<std::string> removed;
+  for (const auto& base : bases) {
+    auto entries = ListDir(base);
+    if (!entries.ok()) continue;
+    for (const auto& name : *entries) {
+      std::string dir = JoinPath(base, name);
+      struct stat st;
+      if (claimed.count(name) || lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+      if (now - st.st_mtime < min_age_s) continue;
+      if (rmdir(dir.c_str()) == 0) removed.insert(name);
+    }
+  }
+  return static_cast<int>(removed.size());
 }
 
 StatusOr<StaleReport> FindStale(const std::string& state_dir) {

@@ -9,6 +9,7 @@
 #define CLOUDCOOP_SANDBOX_CONTROL_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct StaleReport {
 };
 // How old an empty, unclaimed sandbox cgroup must be before gc removes it.
 inline constexpr int kOrphanGroupMinAgeSeconds = 60;
+// Removes the empty groups under `parent` (in every hierarchy of /sys/fs/cgroup) whose names are
+// not in `claimed` and that were made more than `min_age_s` ago: what a supervisor killed between
+// removing its group and its record (or a failed removal) leaves, which no record leads gc to.
+// Returns how many names went (a v1 group is one directory per hierarchy).
+int CollectOrphanGroups(const std::set<std::string>& claimed, const std::string& parent, int min_age_s);
 // What is stale, without changing anything.
 StatusOr<StaleReport> FindStale(const std::string& state_dir);
 // Kills what is left in stale sandboxes' cgroups, removes the groups, their records, unheld
