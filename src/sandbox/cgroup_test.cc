@@ -272,6 +272,34 @@ TEST_F(CgroupV2Test, AGroupRemovedBetweenTheLookAndTheReadHasNoMembers) {
   EXPECT_TRUE(group->KillAll().ok());
 }
 
+// The same for a kill or a freeze (panic) whose write lands after the removal.
+TEST_F(CgroupV2Test, AGroupRemovedBeforeAKillOrFreezeWriteIsDoneNotAnError) {
+  class RemovedOnWrite : public MimicCgroup2Fs {
+   public:
+    using MimicCgroup2Fs::MimicCgroup2Fs;
+    Status Write(const std::string& path, const std::string& value) override {
+      if (remove_on != "" && Basename(path) == remove_on) {
+        remove_on = "";
+        (void)MimicCgroup2Fs::Write(Dirname(path) + "/cgroup.kill", "1");  // empties it
+        (void)MimicCgroup2Fs::RemoveDir(Dirname(path));
+      }
+      return MimicCgroup2Fs::Write(path, value);
+    }
+    std::string remove_on;
+  };
+  for (const char* file : {"cgroup.kill", "cgroup.freeze"}) {
+    SCOPED_TRACE(file);
+    RemovedOnWrite fs(root);
+    auto group = Open(Layout{2, root, {}}, "cloudcoop", "agent-1", fs);
+    ASSERT_TRUE(group->PrepareInParent({1, 64ULL << 20, 64}).ok());
+    ASSERT_TRUE(group->JoinFromParent(4242).ok());
+    fs.remove_on = file;
+    Status s = std::string(file) == "cgroup.kill" ? group->KillAll() : group->Freeze(true);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_FALSE(IsDirectory(root + "/cloudcoop/agent-1"));
+  }
+}
+
 TEST_F(CgroupV2Test, FreezeWaitsForTheFrozenEvent) {
   MimicCgroup2Fs fs(root);
   auto group = Open(Layout{2, root, {}}, "cloudcoop", "agent-1", fs);

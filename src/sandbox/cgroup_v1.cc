@@ -175,7 +175,8 @@ class V1 : public Cgroup {
 
   Status Freeze(bool frozen) override {
     std::string state = JoinPath(Dir("freezer"), "freezer.state");
-    CC_RETURN_IF_ERROR(fs_.Write(state, frozen ? "FROZEN" : "THAWED"));
+    Status written = fs_.Write(state, frozen ? "FROZEN" : "THAWED");
+    if (!written.ok()) return fs_.Exists(Dir("freezer")) ? written : OkStatus();  // removed meanwhile
     std::string want = frozen ? "FROZEN" : "THAWED";
     // A group removed meanwhile (its supervisor cleans up once the sandbox is gone) has no
     // members left to freeze or thaw: done, rather than polling a missing file for a second.

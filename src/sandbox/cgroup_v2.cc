@@ -136,7 +136,8 @@ class V2 : public Cgroup {
   }
 
   Status Freeze(bool frozen) override {
-    CC_RETURN_IF_ERROR(fs_.Write(File("cgroup.freeze"), frozen ? "1" : "0"));
+    Status written = fs_.Write(File("cgroup.freeze"), frozen ? "1" : "0");
+    if (!written.ok()) return fs_.Exists(dir_) ? written : OkStatus();  // removed meanwhile: no members
     bool ok = PollUntil(1000, [&] {
       auto events = fs_.Read(File("cgroup.events"));
       if (!events.ok()) return !fs_.Exists(File("cgroup.events"));  // removed meanwhile: no members
@@ -155,7 +156,8 @@ class V2 : public Cgroup {
     CC_ASSIGN_OR_RETURN(std::vector<pid_t> first, Procs());
     if (first.empty()) return OkStatus();
     if (fs_.Exists(File("cgroup.kill"))) {
-      CC_RETURN_IF_ERROR(fs_.Write(File("cgroup.kill"), "1"));
+      Status killed = fs_.Write(File("cgroup.kill"), "1");
+      if (!killed.ok()) return fs_.Exists(dir_) ? killed : OkStatus();  // removed meanwhile: no members
     } else {
       for (int round = 0; round < 200; ++round) {
         CC_RETURN_IF_ERROR(Freeze(true));
