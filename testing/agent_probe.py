@@ -18,7 +18,10 @@ probe never retries and never loops, and network probes send at most one SYN wit
   agent_probe.py alloc LABEL MIB            allocate and touch MIB MiB (a memory limit kills it: no line)
   agent_probe.py fork LABEL N               start N sleeping children (ok), or the errno of the first
                                             failed fork; the children are killed before it returns
+  agent_probe.py userns LABEL               unshare(CLONE_NEWUSER): a new user namespace, the first
+                                            step of most container escapes (seccomp denies it)
 """
+import ctypes
 import errno
 import os
 import socket
@@ -83,6 +86,14 @@ def fork(n):
             os.waitpid(pid, 0)
 
 
+def userns():
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newuser = 0x10000000
+    if libc.unshare(clone_newuser) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__)
@@ -101,6 +112,7 @@ def main(argv):
         "connect": lambda: connect(args[0], args[1]),
         "alloc": lambda: alloc(args[0]),
         "fork": lambda: fork(args[0]),
+        "userns": userns,
     }
     if op not in ops:
         print(f"unknown probe {op}", file=sys.stderr)
