@@ -463,6 +463,11 @@ void ExecAuditor::Deny(const seccomp_notif& req) {
       f["exe"] = exe.substr(0, audit::kMaxArgBytes);
     }
   }
+  if (now - denial_second_start_ms_ >= 1000) {
+    denial_second_start_ms_ = now;
+    denials_this_second_ = 0;
+  }
+  if (int delay_us = DenialAnswerDelayUs(++denials_this_second_); delay_us > 0) usleep(delay_us);
   // Answer first: the call is refused whatever happens to the record.
   std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
   auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());

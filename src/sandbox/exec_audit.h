@@ -106,6 +106,16 @@ class ExecAuditor {
   // other record, and at the end (ADR 0017, "Batching").
   static constexpr size_t kBatchRecords = 64;
   static constexpr int64_t kBatchDelayMs = 50;
+  // A loop of denied calls would have the supervisor answer tens of thousands a second, on CPU
+  // outside the agent's cgroup limits. The first this many denials of a second are answered at
+  // once; each one after that waits this long for its answer: the loop costs the agent time, not
+  // its supervisor CPU (about a thousand answers a second at most).
+  static constexpr uint64_t kDenialsPerSecondAtFullSpeed = 1000;
+  static constexpr int kThrottledDenialDelayUs = 1000;
+  // How long the answer to the `n`th denied call of the current second waits.
+  static int DenialAnswerDelayUs(uint64_t n) {
+    return n > kDenialsPerSecondAtFullSpeed ? kThrottledDenialDelayUs : 0;
+  }
 
  private:
   explicit ExecAuditor(std::string agent) : agent_(std::move(agent)) {}
@@ -128,6 +138,8 @@ class ExecAuditor {
   std::map<int, DenialWindow>::iterator EndDenialWindow(std::map<int, DenialWindow>::iterator it);
   std::map<int, DenialWindow> denial_windows_;
   uint64_t denied_ = 0;
+  int64_t denial_second_start_ms_ = 0;  // the current second of the throttle, and its denials so far
+  uint64_t denials_this_second_ = 0;
   std::vector<audit::Event> queued_;
   int64_t queued_since_ms_ = 0;
   bool write_failed_ = false;

@@ -577,6 +577,42 @@ TEST_F(ExecAuditTest, DeniedCallsAreRecordedAsDenialsAndStillFailWithEperm) {
   EXPECT_NE(q.out.find("\"syscall\":\"mount\""), std::string::npos) << q.out;
 }
 
+// A loop of denied calls is slowed down once it passes ExecAuditor::kDenialsPerSecondAtFullSpeed
+// in a second (each answer then waits kThrottledDenialDelayUs): the supervisor answers, on CPU
+// outside the agent's limits, about two thousand a second at most instead of tens of thousands.
+// Every call is still refused and counted. Only an upper bound on a rate is asserted: a slower
+// machine makes fewer calls, never more.
+TEST_F(ExecAuditTest, ALoopOfDeniedCallsIsThrottledAndEveryCallStillCounted) {
+  constexpr int kLoop = 4000;
+  std::string script = "cp " + TricksBinary() + " ./tricks && ./tricks denied " + std::to_string(kLoop) +
+                       " > denied.out";
+  SandboxPlan plan = Plan({"/bin/sh", "-c", script}, "denyloop");
+  auto result = RunSandbox(plan);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->exit_code, 0);
+  auto out = ReadFile(ws + "/denied.out");
+  ASSERT_TRUE(out.ok());
+  EXPECT_NE(out->find("ptrace " + std::to_string(kLoop) + "/" + std::to_string(kLoop) + " EPERM"),
+            std::string::npos)
+      << *out;
+  int64_t total = 0, most_in_a_window = 0;
+  for (const auto& r : Records(plan.name, audit::RecordType::kDenial)) {
+    if (Str(r, "syscall") != "ptrace") continue;
+    total += Int(r, "count");
+    most_in_a_window = std::max(most_in_a_window, Int(r, "count"));
+  }
+  EXPECT_EQ(total, kLoop);
+  // A coalescing window (1 s) can straddle two throttle seconds: twice the full-speed allowance,
+  // plus at most one delayed answer per millisecond.
+  using exec_audit::ExecAuditor;
+  int64_t bound = 2 * static_cast<int64_t>(ExecAuditor::kDenialsPerSecondAtFullSpeed) +
+                  1000 * 1000 / ExecAuditor::kThrottledDenialDelayUs;
+  EXPECT_LE(most_in_a_window, bound) << "denied calls were answered at full speed past the throttle";
+  auto exit = Lifecycle(plan.name, "exit");
+  ASSERT_EQ(exit.size(), 1u);
+  EXPECT_EQ(Int(exit[0], "denied_calls"), kLoop + 5);
+}
+
 // Without exec capture there is no listener: the deny list answers EPERM itself and nothing is
 // recorded (the plan's choice is recorded as degraded instead).
 TEST_F(ExecAuditTest, WithoutCaptureDeniedCallsStillFailWithEpermUnrecorded) {

@@ -14,6 +14,7 @@
 
 #include "core/files.h"
 #include "sandbox/channel.h"
+#include "sandbox/exec_audit.h"
 #include "sandbox/checks.h"
 #include "sandbox/ids.h"
 #include "sandbox/landlock.h"
@@ -285,6 +286,15 @@ TEST(ChannelTest, AReportQueuedBeforeThePeerClosedUnreadIsStillRead) {
   auto eof = channel::Recv(supervisor.get());
   ASSERT_FALSE(eof.ok());
   EXPECT_EQ(eof.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(DenialThrottleTest, TheFirstThousandOfASecondAreAnsweredAtOnceTheRestWait) {
+  using exec_audit::ExecAuditor;
+  EXPECT_EQ(ExecAuditor::DenialAnswerDelayUs(1), 0);
+  EXPECT_EQ(ExecAuditor::DenialAnswerDelayUs(ExecAuditor::kDenialsPerSecondAtFullSpeed), 0);
+  EXPECT_EQ(ExecAuditor::DenialAnswerDelayUs(ExecAuditor::kDenialsPerSecondAtFullSpeed + 1),
+            ExecAuditor::kThrottledDenialDelayUs);
+  EXPECT_GT(ExecAuditor::kThrottledDenialDelayUs, 0);
 }
 
 TEST(SeccompTest, FilterDeniesTheListWithEperm) {
