@@ -245,4 +245,8 @@ bool PollUntil(int limit_ms, const std::function<bool()>& done) {
   return false;
 }
 
+Status UnlessRemoved(CgroupFs& fs, const Status& failed, const std::string& dir) {
+  return failed.ok() || !fs.Exists(dir) ? OkStatus() : failed;
+}
+
 }  // namespace cloudcoop::sandbox::cgroup

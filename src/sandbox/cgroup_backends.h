@@ -24,6 +24,11 @@ bool HostHasSwap();
 // Polls `done` up to `limit_ms`, sleeping 1 ms between tries.
 bool PollUntil(int limit_ms, const std::function<bool()>& done);
 
+// The outcome of a write to (or read of) a group's file that may race its removal: a sandbox's
+// supervisor removes the group as soon as its init is gone, and a group removed meanwhile has no
+// members to kill, freeze or list. `failed` stands only while `dir` still exists.
+Status UnlessRemoved(CgroupFs& fs, const Status& failed, const std::string& dir);
+
 }  // namespace cloudcoop::sandbox::cgroup
 
 #endif  // CLOUDCOOP_SANDBOX_CGROUP_BACKENDS_H_

@@ -159,12 +159,12 @@ class V1 : public Cgroup {
   }
 
   StatusOr<std::vector<pid_t>> Procs() override {
-    // A group its supervisor removed meanwhile has no members, also when that happens between the
-    // look and the read (the supervisor cleans up as soon as its init is gone).
-    std::string path = JoinPath(Dir("freezer"), "cgroup.procs");
-    auto read = fs_.Read(path);
-    if (!read.ok() && !fs_.Exists(path)) return std::vector<pid_t>{};
-    CC_ASSIGN_OR_RETURN(std::string text, std::move(read));
+    auto read = fs_.Read(JoinPath(Dir("freezer"), "cgroup.procs"));
+    if (!read.ok()) {
+      CC_RETURN_IF_ERROR(UnlessRemoved(fs_, read.status(), Dir("freezer")));
+      return std::vector<pid_t>{};
+    }
+    const std::string& text = *read;
     std::vector<pid_t> pids;
     for (const auto& line : Split(text, '\n', true)) {
       auto v = ParseInt64(line);
@@ -176,7 +176,7 @@ class V1 : public Cgroup {
   Status Freeze(bool frozen) override {
     std::string state = JoinPath(Dir("freezer"), "freezer.state");
     Status written = fs_.Write(state, frozen ? "FROZEN" : "THAWED");
-    if (!written.ok()) return fs_.Exists(Dir("freezer")) ? written : OkStatus();  // removed meanwhile
+    if (!written.ok()) return UnlessRemoved(fs_, written, Dir("freezer"));
     std::string want = frozen ? "FROZEN" : "THAWED";
     // A group removed meanwhile (its supervisor cleans up once the sandbox is gone) has no
     // members left to freeze or thaw: done, rather than polling a missing file for a second.

@@ -121,12 +121,12 @@ class V2 : public Cgroup {
   }
 
   StatusOr<std::vector<pid_t>> Procs() override {
-    // A group its supervisor removed meanwhile has no members, also when that happens between the
-    // look and the read (the supervisor cleans up as soon as its init is gone).
-    std::string path = File("cgroup.procs");
-    auto read = fs_.Read(path);
-    if (!read.ok() && !fs_.Exists(path)) return std::vector<pid_t>{};
-    CC_ASSIGN_OR_RETURN(std::string text, std::move(read));
+    auto read = fs_.Read(File("cgroup.procs"));
+    if (!read.ok()) {
+      CC_RETURN_IF_ERROR(UnlessRemoved(fs_, read.status(), dir_));
+      return std::vector<pid_t>{};
+    }
+    const std::string& text = *read;
     std::vector<pid_t> pids;
     for (const auto& line : Split(text, '\n', true)) {
       auto v = ParseInt64(line);
@@ -137,7 +137,7 @@ class V2 : public Cgroup {
 
   Status Freeze(bool frozen) override {
     Status written = fs_.Write(File("cgroup.freeze"), frozen ? "1" : "0");
-    if (!written.ok()) return fs_.Exists(dir_) ? written : OkStatus();  // removed meanwhile: no members
+    if (!written.ok()) return UnlessRemoved(fs_, written, dir_);
     bool ok = PollUntil(1000, [&] {
       auto events = fs_.Read(File("cgroup.events"));
       if (!events.ok()) return !fs_.Exists(File("cgroup.events"));  // removed meanwhile: no members
@@ -157,7 +157,7 @@ class V2 : public Cgroup {
     if (first.empty()) return OkStatus();
     if (fs_.Exists(File("cgroup.kill"))) {
       Status killed = fs_.Write(File("cgroup.kill"), "1");
-      if (!killed.ok()) return fs_.Exists(dir_) ? killed : OkStatus();  // removed meanwhile: no members
+      if (!killed.ok()) return UnlessRemoved(fs_, killed, dir_);
     } else {
       for (int round = 0; round < 200; ++round) {
         CC_RETURN_IF_ERROR(Freeze(true));
