@@ -103,8 +103,10 @@ TEST(RedactTest, LongerSecretContainingAShorterOneWins) {
   EXPECT_EQ(r.Redact("abcdefgh12345678 abcdefgh12"), "[REDACTED:LONG] [REDACTED:SHORT]");
 }
 
-std::string StreamInPieces(const Redactor& r, const std::string& text, const std::vector<size_t>& cuts) {
-  Redactor::Stream s(r);
+// Feeds `text` to a fresh stream of type S in the pieces `cuts` gives, then finishes it.
+template <typename S>
+std::string InPieces(const Redactor& r, const std::string& text, const std::vector<size_t>& cuts) {
+  S s(r);
   std::string out;
   size_t pos = 0;
   for (size_t cut : cuts) {
@@ -114,6 +116,10 @@ std::string StreamInPieces(const Redactor& r, const std::string& text, const std
   out += s.Write(std::string_view(text).substr(pos));
   out += s.Finish();
   return out;
+}
+
+std::string StreamInPieces(const Redactor& r, const std::string& text, const std::vector<size_t>& cuts) {
+  return InPieces<Redactor::Stream>(r, text, cuts);
 }
 
 std::string MixedText() {
@@ -191,16 +197,7 @@ TEST(RedactStreamTest, OverlongKeyBlockIsMaskedNotLeaked) {
 const char* kLiteral = "literal-secret-value-123";
 
 std::string TerminalInPieces(const Redactor& r, const std::string& text, const std::vector<size_t>& cuts) {
-  Redactor::TerminalStream s(r);
-  std::string out;
-  size_t pos = 0;
-  for (size_t cut : cuts) {
-    out += s.Write(std::string_view(text).substr(pos, cut - pos));
-    pos = cut;
-  }
-  out += s.Write(std::string_view(text).substr(pos));
-  out += s.Finish();
-  return out;
+  return InPieces<Redactor::TerminalStream>(r, text, cuts);
 }
 
 // `secret` with `between(i)` inserted before its i-th character (i >= 1).

@@ -34,6 +34,11 @@ namespace {
 using namespace ::cloudcoop::testing;  // NOLINT
 
 std::string TricksBinary() { return ProbeDir() + "/cloudcoop_exec_tricks"; }
+// A shell command for the sandbox: five deny-listed calls, then `loop` denied ptrace calls, the
+// outcome of each in ./denied.out.
+std::string DeniedCallsScript(int loop) {
+  return "cp " + TricksBinary() + " ./tricks && ./tricks denied " + std::to_string(loop) + " > denied.out";
+}
 
 std::vector<std::string> Argv(const audit::Record& r) {
   std::vector<std::string> out;
@@ -505,9 +510,7 @@ TEST_F(ExecAuditTest, TheCheckItemSeesCaptureActiveForEveryRunningAgent) {
 // looked at, pid and uid; a loop of denied calls is coalesced into few records whose counts add up.
 TEST_F(ExecAuditTest, DeniedCallsAreRecordedAsDenialsAndStillFailWithEperm) {
   constexpr int kLoop = 300;
-  std::string script = "cp " + TricksBinary() + " ./tricks && ./tricks denied " + std::to_string(kLoop) +
-                       " > denied.out";
-  SandboxPlan plan = Plan({"/bin/sh", "-c", script}, "deny");
+  SandboxPlan plan = Plan({"/bin/sh", "-c", DeniedCallsScript(kLoop)}, "deny");
   auto result = RunSandbox(plan);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->exit_code, 0);
@@ -584,9 +587,7 @@ TEST_F(ExecAuditTest, DeniedCallsAreRecordedAsDenialsAndStillFailWithEperm) {
 // machine makes fewer calls, never more.
 TEST_F(ExecAuditTest, ALoopOfDeniedCallsIsThrottledAndEveryCallStillCounted) {
   constexpr int kLoop = 4000;
-  std::string script = "cp " + TricksBinary() + " ./tricks && ./tricks denied " + std::to_string(kLoop) +
-                       " > denied.out";
-  SandboxPlan plan = Plan({"/bin/sh", "-c", script}, "denyloop");
+  SandboxPlan plan = Plan({"/bin/sh", "-c", DeniedCallsScript(kLoop)}, "denyloop");
   auto result = RunSandbox(plan);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->exit_code, 0);
@@ -616,8 +617,7 @@ TEST_F(ExecAuditTest, ALoopOfDeniedCallsIsThrottledAndEveryCallStillCounted) {
 // Without exec capture there is no listener: the deny list answers EPERM itself and nothing is
 // recorded (the plan's choice is recorded as degraded instead).
 TEST_F(ExecAuditTest, WithoutCaptureDeniedCallsStillFailWithEpermUnrecorded) {
-  std::string script = "cp " + TricksBinary() + " ./tricks && ./tricks denied 3 > denied.out";
-  SandboxPlan plan = Plan({"/bin/sh", "-c", script}, "denyoff");
+  SandboxPlan plan = Plan({"/bin/sh", "-c", DeniedCallsScript(3)}, "denyoff");
   plan.exec_capture = false;
   auto result = RunSandbox(plan);
   ASSERT_TRUE(result.ok()) << result.status().ToString();

@@ -297,17 +297,23 @@ TEST(PlanTest, RlimitsNeverExceedTheHostsHardLimits) {
   }
 }
 
+// `base` changed by `mutate` fails validation with a message containing `needle` and a fix.
+void ExpectInvalid(const SandboxPlan& base, const std::function<void(SandboxPlan&)>& mutate,
+                   const std::string& needle) {
+  SandboxPlan p = base;
+  mutate(p);
+  Status s = ValidatePlan(p);
+  EXPECT_FALSE(s.ok()) << needle;
+  EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
+  EXPECT_FALSE(s.fix().empty()) << needle;
+}
+
 TEST(PlanTest, ValidationRejectsUnsafeOrNonsenseValues) {
   TempDir tmp;
   auto base = BuildPlan(Defaults(), Request(tmp), FakeHost());
   ASSERT_TRUE(base.ok());
-  auto expect_bad = [&](std::function<void(SandboxPlan&)> mutate, const std::string& needle) {
-    SandboxPlan p = *base;
-    mutate(p);
-    Status s = ValidatePlan(p);
-    EXPECT_FALSE(s.ok()) << needle;
-    EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
-    EXPECT_FALSE(s.fix().empty()) << needle;
+  auto expect_bad = [&](const std::function<void(SandboxPlan&)>& mutate, const std::string& needle) {
+    ExpectInvalid(*base, mutate, needle);
   };
   expect_bad([](SandboxPlan& p) { p.name = "Bad_Name"; }, "Bad_Name");
   expect_bad([](SandboxPlan& p) { p.name = "-x"; }, "-x");
@@ -452,13 +458,8 @@ TEST(PlanTest, ValidationRejectsBadAuditSettings) {
   TempDir tmp;
   auto base = BuildPlan(Defaults(), Request(tmp), FakeHost());
   ASSERT_TRUE(base.ok());
-  auto expect_bad = [&](std::function<void(SandboxPlan&)> mutate, const std::string& needle) {
-    SandboxPlan p = *base;
-    mutate(p);
-    Status s = ValidatePlan(p);
-    EXPECT_FALSE(s.ok()) << needle;
-    EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
-    EXPECT_FALSE(s.fix().empty()) << needle;
+  auto expect_bad = [&](const std::function<void(SandboxPlan&)>& mutate, const std::string& needle) {
+    ExpectInvalid(*base, mutate, needle);
   };
   expect_bad([](SandboxPlan& p) { p.audit_segment_max_bytes = 0; }, "audit segment size");
   expect_bad([](SandboxPlan& p) { p.audit_segment_max_bytes = 4095; }, "audit segment size");
