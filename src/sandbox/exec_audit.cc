@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <linux/audit.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,16 +71,24 @@ Status AuditErrno(std::string_view call, std::string_view object, int err, std::
   return LayerErrno(Layer::kAudit, call, object, err, std::move(fix));
 }
 
+// Reads `len` bytes at `addr` in the stopped caller's memory (one system call, no /proc/<pid>/mem
+// descriptor to open). Never crosses a page here: a range that is partly unmapped fails as a whole.
+ssize_t ReadRemote(int pid, void* buf, size_t len, uint64_t addr) {
+  iovec local{buf, len};
+  iovec remote{reinterpret_cast<void*>(addr), len};
+  return process_vm_readv(pid, &local, 1, &remote, 1, 0);
+}
+
 // Reads a NUL-terminated string of at most `max` bytes at `addr` in the caller's memory, page by
 // page (a read across an unmapped page fails as a whole). *truncated when no NUL came within max.
-bool ReadString(int mem, uint64_t addr, size_t max, std::string* out, bool* truncated = nullptr) {
+bool ReadString(int pid, uint64_t addr, size_t max, std::string* out, bool* truncated = nullptr) {
   out->clear();
   if (truncated != nullptr) *truncated = false;
   if (addr == 0) return false;
   char buf[4096];
   while (out->size() < max) {
     size_t chunk = std::min<size_t>(4096 - addr % 4096, max - out->size());
-    ssize_t n = pread(mem, buf, chunk, static_cast<off_t>(addr));
+    ssize_t n = ReadRemote(pid, buf, chunk, addr);
     if (n <= 0) return !out->empty();
     const char* nul = static_cast<const char*>(std::memchr(buf, '\0', static_cast<size_t>(n)));
     if (nul != nullptr) {
@@ -94,7 +104,7 @@ bool ReadString(int mem, uint64_t addr, size_t max, std::string* out, bool* trun
 
 // argv: the pointer array up to its NULL (counted up to kMaxCount so argc is right), the strings
 // of the first audit::kMaxArgs + 1 (ExecRecord bounds and marks the cut).
-void ReadArgv(int mem, uint64_t addr, std::vector<std::string>* argv) {
+void ReadArgv(int pid, uint64_t addr, std::vector<std::string>* argv) {
   constexpr size_t kMaxCount = 1 << 17;
   size_t total = 0;
   uint64_t ptrs[512];
@@ -102,7 +112,7 @@ void ReadArgv(int mem, uint64_t addr, std::vector<std::string>* argv) {
     size_t room = (4096 - addr % 4096) / sizeof(uint64_t);
     if (room == 0) room = 1;
     size_t want = std::min<size_t>(room, std::size(ptrs));
-    ssize_t n = pread(mem, ptrs, want * sizeof(uint64_t), static_cast<off_t>(addr));
+    ssize_t n = ReadRemote(pid, ptrs, want * sizeof(uint64_t), addr);
     if (n < static_cast<ssize_t>(sizeof(uint64_t))) return;
     size_t got = static_cast<size_t>(n) / sizeof(uint64_t);
     for (size_t i = 0; i < got; ++i) {
@@ -110,7 +120,7 @@ void ReadArgv(int mem, uint64_t addr, std::vector<std::string>* argv) {
       std::string arg;
       if (argv->size() <= audit::kMaxArgs && total <= audit::kMaxArgvBytes) {
         bool cut = false;
-        ReadString(mem, ptrs[i], audit::kMaxArgBytes + 1, &arg, &cut);
+        ReadString(pid, ptrs[i], audit::kMaxArgBytes + 1, &arg, &cut);
         total += arg.size();
       }
       argv->push_back(std::move(arg));
@@ -236,9 +246,11 @@ Status VerifyInChild() {
 
 namespace {
 
-// PPid and the real Uid from /proc/<pid>/status (`dir` is /proc/<pid>).
-bool ReadStatusIds(int dir, int64_t* ppid, int64_t* uid) {
-  UniqueFd st(openat(dir, "status", O_RDONLY | O_CLOEXEC));
+// PPid and the real Uid from /proc/<pid>/status.
+bool ReadStatusIds(int pid, int64_t* ppid, int64_t* uid) {
+  char path[40];
+  snprintf(path, sizeof path, "/proc/%d/status", pid);
+  UniqueFd st(open(path, O_RDONLY | O_CLOEXEC));
   char buf[4096];
   ssize_t n = st.valid() ? read(st.get(), buf, sizeof buf - 1) : -1;
   if (n <= 0) return false;
@@ -249,34 +261,65 @@ bool ReadStatusIds(int dir, int64_t* ppid, int64_t* uid) {
   return true;
 }
 
+// PIDFD_GET_INFO (Linux 6.13; Debian 12's headers lack it): the first version of struct pidfd_info.
+struct PidfdInfo {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+constexpr uint64_t kPidfdInfoPid = 1ULL << 0;
+constexpr uint64_t kPidfdInfoCreds = 1ULL << 1;
+constexpr unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD (Linux 6.9): the pid may be any thread's
+
 }  // namespace
 
+bool ReadCallerIds(int pid, int64_t* ppid, int64_t* uid) {
+  // Set once the kernel turns the pidfd way down (older than 6.13): /proc from then on.
+  static bool no_pidfd_info = false;
+  if (!no_pidfd_info) {
+    UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, pid, kPidfdThread)));
+    if (!fd.valid() && errno == ESRCH) return false;
+    PidfdInfo info{};
+    info.mask = kPidfdInfoPid | kPidfdInfoCreds;
+    if (fd.valid() && ioctl(fd.get(), kPidfdGetInfo, &info) == 0) {
+      *ppid = info.ppid;
+      *uid = info.ruid;
+      return true;
+    }
+    if (fd.valid() && errno == ESRCH) return false;
+    no_pidfd_info = true;
+  }
+  return ReadStatusIds(pid, ppid, uid);
+}
+
 bool CollectExec(int pid, int nr, const uint64_t args[6], Captured* out) {
-  std::string proc = "/proc/" + std::to_string(pid);
-  UniqueFd dir(open(proc.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) return false;
-  UniqueFd mem(openat(dir.get(), "mem", O_RDONLY | O_CLOEXEC));
   audit::ExecInfo& info = out->info;
   info.pid = pid;
-  if (!ReadStatusIds(dir.get(), &info.ppid, &info.uid)) return false;
-  info.cwd = ReadLinkAt(dir.get(), "cwd");
+  if (!ReadCallerIds(pid, &info.ppid, &info.uid)) return false;
+  char link[64];
+  snprintf(link, sizeof link, "/proc/%d/cwd", pid);
+  info.cwd = ReadLinkAt(AT_FDCWD, link);
   std::string path;
   uint64_t argv_addr = 0;
   if (nr == __NR_execve) {
     info.via = "execve";
-    if (mem.valid()) ReadString(mem.get(), args[0], 4096, &path);
+    ReadString(pid, args[0], 4096, &path);
     argv_addr = args[1];
     info.exe = path.empty() ? path : path[0] == '/' ? CleanDots(path) : JoinExe(info.cwd, path);
   } else {
     int dirfd = static_cast<int>(args[0]);
     int flags = static_cast<int>(args[4]);
-    if (mem.valid()) ReadString(mem.get(), args[1], 4096, &path);
+    ReadString(pid, args[1], 4096, &path);
     argv_addr = args[2];
     std::string base;
     if (dirfd == AT_FDCWD) {
       base = info.cwd;
     } else {
-      base = ReadLinkAt(dir.get(), ("fd/" + std::to_string(dirfd)).c_str());
+      snprintf(link, sizeof link, "/proc/%d/fd/%d", pid, dirfd);
+      base = ReadLinkAt(AT_FDCWD, link);
     }
     if (path.empty() && (flags & AT_EMPTY_PATH) != 0) {
       info.via = "fexecve";
@@ -286,14 +329,18 @@ bool CollectExec(int pid, int nr, const uint64_t args[6], Captured* out) {
       info.exe = path[0] == '/' ? CleanDots(path) : JoinExe(base, path);
     }
   }
-  if (mem.valid()) ReadArgv(mem.get(), argv_addr, &info.argv);
-  // Seen from the caller's root: a path that does not exist now makes the exec fail.
-  if (!info.exe.empty() && info.exe[0] == '/') {
-    struct stat sb;
-    std::string rooted = "root" + info.exe;
-    out->missing = fstatat(dir.get(), rooted.c_str(), &sb, 0) != 0 && (errno == ENOENT || errno == ENOTDIR);
-  }
+  ReadArgv(pid, argv_addr, &info.argv);
   return true;
+}
+
+bool PathMissing(int root, const std::string& exe) {
+  if (root < 0 || exe.empty() || exe[0] != '/') return false;
+  // Resolved inside the sandbox's root, absolute symlinks included.
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  UniqueFd fd(static_cast<int>(syscall(SYS_openat2, root, exe.c_str(), &how, sizeof how)));
+  return !fd.valid() && (errno == ENOENT || errno == ENOTDIR);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,7 +455,23 @@ void ExecAuditor::Serve() {
     c.info.agent = agent_;
     uint64_t args[6];
     for (int i = 0; i < 6; ++i) args[i] = req->data.args[i];
-    bool collected = CollectExec(static_cast<int>(req->pid), req->data.nr, args, &c);
+    const int pid = static_cast<int>(req->pid);
+    bool collected = CollectExec(pid, req->data.nr, args, &c);
+    // Every process of the sandbox has the sandbox's root (chroot needs a capability, pivot_root and
+    // new user namespaces are denied): the first caller's is kept for the `missing` checks, with its
+    // mount namespace, so that the mounts under that root outlive the sandbox's last process (the
+    // check comes after the answer, possibly after the sandbox has ended).
+    if (!root_.valid() && collected) {
+      char link[40];
+      snprintf(link, sizeof link, "/proc/%d/ns/mnt", pid);
+      UniqueFd ns(open(link, O_RDONLY | O_CLOEXEC));
+      snprintf(link, sizeof link, "/proc/%d/root", pid);
+      UniqueFd root(open(link, O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (ns.valid() && root.valid()) {
+        mount_ns_ = std::move(ns);
+        root_ = std::move(root);
+      }
+    }
     // Still the same waiting caller? Otherwise it was killed or interrupted (a restarted call comes
     // back as a new notification), and the pid may already name another process.
     bool valid = IdValid(listener_.get(), req->id);
@@ -432,8 +495,10 @@ void ExecAuditor::Serve() {
       CC_LOG_ERROR("sandbox %s: SECCOMP_IOCTL_NOTIF_SEND failed: %s", agent_.c_str(), strerror(errno));
     }
     if (record) {
-      // Queued, written in a batch (ADR 0017, "Batching"): everything the record needs was copied
-      // before the answer, so the caller waits neither for the record nor for the log.
+      // Queued, written in a batch (ADR 0017, "Batching"): what the record needs from the caller was
+      // copied before the answer; whether the path exists is looked up in the sandbox's root after
+      // it, so the caller waits neither for that, nor for the record, nor for the log.
+      c.missing = PathMissing(root_.get(), c.info.exe);
       audit::Event e = audit::ExecRecord(c.info);
       if (c.missing) e.fields["missing"] = true;
       Queue(std::move(e));
@@ -454,9 +519,12 @@ void ExecAuditor::Deny(const seccomp_notif& req) {
     // Who asked (from /proc, read while the caller still waits; checked below that it still does).
     int64_t ppid = 0, uid = -1;
     std::string exe;
-    UniqueFd dir(open(("/proc/" + std::to_string(pid)).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    bool read_ok = dir.valid() && ReadStatusIds(dir.get(), &ppid, &uid);
-    if (read_ok) exe = ReadLinkAt(dir.get(), "exe");
+    bool read_ok = ReadCallerIds(pid, &ppid, &uid);
+    if (read_ok) {
+      char link[40];
+      snprintf(link, sizeof link, "/proc/%d/exe", pid);
+      exe = ReadLinkAt(AT_FDCWD, link);
+    }
     if (read_ok && IdValid(listener_.get(), req.id)) {
       f["ppid"] = static_cast<long long>(ppid);
       f["uid"] = static_cast<long long>(uid);

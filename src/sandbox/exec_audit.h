@@ -57,9 +57,16 @@ struct Captured {
   audit::ExecInfo info;
   bool missing = false;  // the path did not exist when the call was made (the exec will fail)
 };
-// Reads a stopped caller's exec from /proc (pid as seen by this process). `args` are the system
-// call's arguments, `nr` its number. Returns false when the caller went away meanwhile.
+// What is read while the caller waits (pid as seen by this process; `args` are the system call's
+// arguments, `nr` its number): ppid and uid, cwd, the path and argv from the caller's memory (with
+// process_vm_readv). Returns false when the caller went away meanwhile.
 bool CollectExec(int pid, int nr, const uint64_t args[6], Captured* out);
+// The caller's ppid and real uid: PIDFD_GET_INFO where the kernel has it (6.13), else
+// /proc/<pid>/status. False when the process is gone.
+bool ReadCallerIds(int pid, int64_t* ppid, int64_t* uid);
+// Whether the absolute path `exe` does not exist under the directory `root` (resolved inside it).
+// False when root < 0 or exe is not absolute.
+bool PathMissing(int root, const std::string& exe);
 
 class ExecAuditor {
  public:
@@ -147,6 +154,8 @@ class ExecAuditor {
   std::string agent_;
   std::unique_ptr<audit::Logger> logger_;
   UniqueFd listener_;
+  UniqueFd root_;      // the sandbox's root, for PathMissing (opened at the first exec)
+  UniqueFd mount_ns_;  // and its mount namespace, which keeps the mounts under root_ in place
   size_t notif_size_ = 0;
   size_t resp_size_ = 0;
   std::vector<char> notif_buf_;
