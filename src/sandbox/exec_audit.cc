@@ -31,13 +31,6 @@
 #ifndef SECCOMP_USER_NOTIF_FLAG_CONTINUE
 #define SECCOMP_USER_NOTIF_FLAG_CONTINUE (1UL << 0)
 #endif
-// Linux 6.6: wake the listener on the caller's CPU and hand it the CPU (the caller sleeps anyway).
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 namespace cloudcoop::sandbox::exec_audit {
 namespace {
@@ -384,12 +377,10 @@ Status ExecAuditor::AcceptListener(int fd) {
   if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
     return AuditErrno("seccomp(SECCOMP_GET_NOTIF_SIZES)", "", errno, "boot a kernel of 5.0 or later");
   }
-  // A round trip per exec: with a synchronous wake-up the kernel switches straight to the
-  // supervisor on the caller's CPU instead of waking it wherever it last ran (Linux 6.6+; on older
-  // kernels this fails with EINVAL and only the speed differs).
-  if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<__u64>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)) != 0) {
-    CC_LOG_DEBUG("exec capture: SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP not available (%s)", strerror(errno));
-  }
+  // No SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6): it moves the supervisor to the caller's CPU
+  // and the caller back to the supervisor's, which on two busy CPUs (`make -j2`) stacked the
+  // work on one of them: 1.14 against 1.09-1.10 without it, and no gain for a sequential loop
+  // (docs/PERFORMANCE.md, exec capture).
   notif_size_ = std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif));
   resp_size_ = std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp));
   notif_buf_.assign(notif_size_, 0);
