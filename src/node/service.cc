@@ -443,8 +443,10 @@ Status AgentHost::WaitStarted(const AgentRecord& rec) {
                                    FormatShortDuration(options_.start_timeout))
           .WithFix("look at its pane: cloudcoop agent peek " + rec.name);
     }
+    // A status file read costs tens of microseconds: poll at most 1 ms apart, so the start is seen
+    // within a millisecond (a 5 ms cap put up to 5 ms on every `agent add`).
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
-    delay_us = std::min(delay_us * 2, 5000);
+    delay_us = std::min(delay_us * 2, 1000);
   }
 }
 
