@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/files.h"
+#include "core/strings.h"
 #include "node/control_log.h"
 #include "node/names.h"
 #include "node/profiles.h"
@@ -319,6 +320,34 @@ TEST_F(StateTest, UidRangeFromEnvironmentAndAllocationNeverReuses) {
   auto l2 = OpenStateDir(tmp_.Sub("third"));
   ASSERT_FALSE(l2.ok());
   EXPECT_NE(l2.status().message().find("CLOUDCOOP_AGENT_UID_BASE=12"), std::string::npos);
+}
+
+// The counter is the authority; when it is lost or damaged, the uids owning homes and workspaces
+// are counted again, so no uid is handed out twice.
+TEST_F(StateTest, ALostOrDamagedUidCounterIsRecountedFromHomesAndWorkspaces) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give directories to agent uids";
+  Registry reg(*layout_);
+  auto first = reg.AllocateUid();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // Agents whose files are owned by later uids (as after many adds and removals of their records).
+  ASSERT_TRUE(MakeDirs(layout_->homes_dir() + "/x").ok());
+  ASSERT_TRUE(MakeDirs(layout_->workspaces_dir() + "/y").ok());
+  ASSERT_EQ(lchown((layout_->homes_dir() + "/x").c_str(), *first + 5, *first + 5), 0);
+  ASSERT_EQ(lchown((layout_->workspaces_dir() + "/y").c_str(), *first + 9, *first + 9), 0);
+
+  ASSERT_EQ(unlink(layout_->next_uid_file().c_str()), 0);
+  auto after_loss = reg.AllocateUid();
+  ASSERT_TRUE(after_loss.ok()) << after_loss.status().ToString();
+  EXPECT_EQ(*after_loss, *first + 10) << "a uid in use was handed out again";
+
+  ASSERT_TRUE(WriteFileAtomic(layout_->next_uid_file(), "12\n", 0600).ok());  // outside the range
+  auto after_damage = reg.AllocateUid();
+  ASSERT_TRUE(after_damage.ok()) << after_damage.status().ToString();
+  EXPECT_EQ(*after_damage, *first + 10) << "recounted: the homes and workspaces, not the lost counter";
+  auto next = reg.AllocateUid();
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, *first + 11) << "the counter was written again";
+  EXPECT_EQ(Trim(*ReadFile(layout_->next_uid_file())), std::to_string(*first + 12));
 }
 
 TEST_F(StateTest, PutGetListDeleteAndStatus) {
