@@ -80,6 +80,9 @@ class Cgroup {
   virtual StatusOr<Usage> ReadUsage() = 0;
   // Only cpu_usec, memory_bytes and pids (what `agent list` shows): three reads instead of a dozen.
   virtual StatusOr<Usage> ReadCounters() { return ReadUsage(); }
+  // Only oom_kills and pids_max_hits (what the idle supervisor watches every few seconds): two
+  // reads, and little code to fault back in once its start-up pages are dropped.
+  virtual StatusOr<Usage> ReadLimitHits() { return ReadUsage(); }
 };
 
 // Where the controllers are on this host.
@@ -117,6 +120,8 @@ Status JoinSelf(const std::vector<int>& fds, pid_t self_pid);
 // v1 and v2 value helpers (exposed for tests).
 uint64_t CpuQuotaMicros(double cpus, uint64_t period_us);
 StatusOr<uint64_t> ParseKeyedValue(const std::string& text, const std::string& key);  // "key 123" lines
+// The same, 0 when the key is not there (a counter this kernel does not have).
+uint64_t KeyedOrZero(const std::string& text, const std::string& key);
 
 }  // namespace cloudcoop::sandbox::cgroup
 

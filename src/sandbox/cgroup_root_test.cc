@@ -65,6 +65,43 @@ class CgroupCleanupTest : public ::testing::Test {
   cloudcoop::testing::TempDir state;
 };
 
+// The idle supervisor's tick reads two counters only; they are the real hierarchy's, as the full read's.
+TEST_F(CgroupCleanupTest, TheLimitHitCountersAreTheFullUsagesOnes) {
+  cgroup::Cgroup* g = Make(Unique("hits"));
+  int go[2], done[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(done), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    // Past the group's pids limit (16): forks start failing, and pids.events counts each refusal.
+    for (int i = 0; i < 40; ++i) {
+      pid_t p = fork();
+      if (p == 0) {
+        for (;;) pause();
+      }
+    }
+    if (write(done[1], "x", 1) != 1) _exit(1);
+    for (;;) pause();
+  }
+  ASSERT_TRUE(g->JoinFromParent(child).ok());
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  char c;
+  ASSERT_EQ(read(done[0], &c, 1), 1);
+  auto hits = g->ReadLimitHits();
+  auto usage = g->ReadUsage();
+  EXPECT_TRUE(g->KillAll().ok());
+  waitpid(child, nullptr, 0);
+  for (int fd : {go[0], go[1], done[0], done[1]}) close(fd);
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  ASSERT_TRUE(usage.ok()) << usage.status().ToString();
+  EXPECT_GT(hits->pids_max_hits, 0u) << "40 forks in a group limited to 16 processes";
+  EXPECT_EQ(hits->pids_max_hits, usage->pids_max_hits);
+  EXPECT_EQ(hits->oom_kills, usage->oom_kills);
+}
+
 TEST_F(CgroupCleanupTest, ACleanupCutShortIsFinishedWhateverHierarchyWentFirst) {
   cgroup::Cgroup* g = Make(Unique("cut"));
   std::vector<std::string> dirs = Dirs(*g);

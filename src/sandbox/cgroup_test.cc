@@ -232,6 +232,11 @@ TEST_F(CgroupV2Test, JoinListsThePidAndUsageIsParsed) {
   EXPECT_EQ(counters->cpu_usec, usage->cpu_usec);
   EXPECT_EQ(counters->memory_bytes, usage->memory_bytes);
   EXPECT_EQ(counters->pids, usage->pids);
+  // What the idle supervisor reads every few seconds: the two limit counters.
+  auto hits = group->ReadLimitHits();
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(hits->oom_kills, usage->oom_kills);
+  EXPECT_EQ(hits->pids_max_hits, usage->pids_max_hits);
 }
 
 TEST_F(CgroupV2Test, KillUsesCgroupKillAndCleanupRemovesTheGroup) {
@@ -363,8 +368,21 @@ TEST(CgroupLayoutTest, CpuQuotaHasTheKernelsMinimum) {
   EXPECT_EQ(CpuQuotaMicros(1.5, 100000), 150000u);
   EXPECT_EQ(CpuQuotaMicros(0.001, 100000), 1000u);
   EXPECT_EQ(CpuQuotaMicros(2, 100000), 200000u);
+}
+
+TEST(CgroupLayoutTest, KeyedValuesAreLinesOfExactlyTwoWords) {
   EXPECT_EQ(*ParseKeyedValue("nr_periods 5\nnr_throttled 3\n", "nr_throttled"), 3u);
+  EXPECT_EQ(*ParseKeyedValue("oom_kill_disable 0\nunder_oom 0\noom_kill 2", "oom_kill"), 2u) << "last line, no newline";
+  EXPECT_EQ(*ParseKeyedValue("  max   7  \n", "max"), 7u) << "any run of spaces separates";
   EXPECT_FALSE(ParseKeyedValue("x 1\n", "y").ok());
+  EXPECT_FALSE(ParseKeyedValue("max 7 8\n", "max").ok()) << "three words";
+  EXPECT_FALSE(ParseKeyedValue("max\n", "max").ok()) << "one word";
+  EXPECT_FALSE(ParseKeyedValue("max -1\nmax x\n", "max").ok()) << "not a count";
+  EXPECT_FALSE(ParseKeyedValue("maxi 1\n", "max").ok()) << "a longer key";
+  EXPECT_EQ(*ParseKeyedValue("max x\nmax 4\n", "max"), 4u) << "the first valid line";
+  EXPECT_FALSE(ParseKeyedValue("", "max").ok());
+  EXPECT_EQ(KeyedOrZero("x 1\n", "oom_kill"), 0u);
+  EXPECT_EQ(KeyedOrZero("oom_kill 9\n", "oom_kill"), 9u);
 }
 
 }  // namespace

@@ -99,6 +99,10 @@ class ExecAuditor {
   // Compares the cgroup's OOM-kill and pids-limit counters with the last values seen and records
   // increases (called on the poll loop's counter tick and at exit).
   void RecordCounters(const cgroup::Usage& usage);
+  // Whether RecordCounters would record something for these counters (oom_kills, pids_max_hits).
+  bool CountersGrew(const cgroup::Usage& hits) const {
+    return hits.oom_kills > seen_oom_kills_ || hits.pids_max_hits > seen_pids_hits_;
+  }
 
   uint64_t exec_records() const { return exec_records_; }
   uint64_t refused() const { return refused_; }
