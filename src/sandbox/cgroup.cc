@@ -210,14 +210,13 @@ uint64_t CpuQuotaMicros(double cpus, uint64_t period_us) {
   return q < 1000 ? 1000 : static_cast<uint64_t>(q);  // the kernel's minimum quota is 1 ms
 }
 
-StatusOr<uint64_t> ParseKeyedValue(const std::string& text, const std::string& key) {
-  // Lines of exactly two space-separated words. Views, no copies: the idle supervisor's counter
-  // tick runs this, and every distinct piece of code it runs is paged back in.
-  std::string_view rest(text);
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+std::optional<uint64_t> FindKeyedValue(std::string_view text, std::string_view key) {
+  // Lines of exactly two space-separated words; the first whose key matches and whose value is a
+  // count. Views, no copies (the idle supervisor's tick runs this).
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     std::string_view words[3];
     int n = 0;
     while (n < 3) {
@@ -233,7 +232,34 @@ StatusOr<uint64_t> ParseKeyedValue(const std::string& text, const std::string& k
       if (v.has_value() && *v >= 0) return static_cast<uint64_t>(*v);
     }
   }
+  return std::nullopt;
+}
+
+StatusOr<uint64_t> ParseKeyedValue(const std::string& text, const std::string& key) {
+  if (auto v = FindKeyedValue(text, key)) return *v;
   return NotFoundError("no \"" + key + "\" line");
+}
+
+StatusOr<LimitHitCounters> LimitHitCounters::Open(const Cgroup& group) {
+  Cgroup::LimitHitFiles files = group.LimitHitPaths();
+  LimitHitCounters c;
+  c.oom_.Reset(open(files.oom.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!c.oom_.valid()) return LayerErrno(Layer::kCgroup, "open", files.oom, errno, "check the sandbox's cgroup");
+  c.pids_.Reset(open(files.pids.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!c.pids_.valid()) return LayerErrno(Layer::kCgroup, "open", files.pids, errno, "check the sandbox's cgroup");
+  return c;
+}
+
+bool LimitHitCounters::Read(uint64_t* oom_kills, uint64_t* pids_max_hits) const {
+  char buf[1024];
+  // pread at 0: cgroupfs generates the file again for each read from its start.
+  ssize_t n = pread(oom_.get(), buf, sizeof buf, 0);
+  if (n < 0) return false;
+  *oom_kills = FindKeyedValue(std::string_view(buf, static_cast<size_t>(n)), "oom_kill").value_or(0);
+  n = pread(pids_.get(), buf, sizeof buf, 0);
+  if (n < 0) return false;
+  *pids_max_hits = FindKeyedValue(std::string_view(buf, static_cast<size_t>(n)), "max").value_or(0);
+  return true;
 }
 
 }  // namespace cloudcoop::sandbox::cgroup
@@ -250,11 +276,6 @@ bool HostHasSwap() {
     }
   }
   return true;
-}
-
-uint64_t KeyedOrZero(const std::string& text, const std::string& key) {
-  auto v = ParseKeyedValue(text, key);
-  return v.ok() ? *v : 0;
 }
 
 bool PollUntil(int limit_ms, const std::function<bool()>& done) {

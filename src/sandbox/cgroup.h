@@ -15,9 +15,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/files.h"
 #include "core/status.h"
 
 namespace cloudcoop::sandbox::cgroup {
@@ -80,9 +83,27 @@ class Cgroup {
   virtual StatusOr<Usage> ReadUsage() = 0;
   // Only cpu_usec, memory_bytes and pids (what `agent list` shows): three reads instead of a dozen.
   virtual StatusOr<Usage> ReadCounters() { return ReadUsage(); }
-  // Only oom_kills and pids_max_hits (what the idle supervisor watches every few seconds): two
-  // reads, and little code to fault back in once its start-up pages are dropped.
-  virtual StatusOr<Usage> ReadLimitHits() { return ReadUsage(); }
+  // The files holding ReadUsage's oom_kills and pids_max_hits ("oom_kill N" and "max N" lines):
+  // v1 memory.oom_control and pids.events, v2 memory.events and pids.events.
+  struct LimitHitFiles {
+    std::string oom;
+    std::string pids;
+  };
+  virtual LimitHitFiles LimitHitPaths() const = 0;
+};
+
+// The two counters the idle supervisor watches every few seconds (oom_kills and pids_max_hits),
+// through descriptors opened once: a pread into a stack buffer and a scan per read, and so little
+// code to fault back in once the supervisor has dropped its start-up pages (ADR 0012).
+class LimitHitCounters {
+ public:
+  static StatusOr<LimitHitCounters> Open(const Cgroup& group);
+  // False when a file cannot be read (the group is gone); a line the kernel lacks reads as 0.
+  bool Read(uint64_t* oom_kills, uint64_t* pids_max_hits) const;
+
+ private:
+  UniqueFd oom_;
+  UniqueFd pids_;
 };
 
 // Where the controllers are on this host.
@@ -120,8 +141,7 @@ Status JoinSelf(const std::vector<int>& fds, pid_t self_pid);
 // v1 and v2 value helpers (exposed for tests).
 uint64_t CpuQuotaMicros(double cpus, uint64_t period_us);
 StatusOr<uint64_t> ParseKeyedValue(const std::string& text, const std::string& key);  // "key 123" lines
-// The same, 0 when the key is not there (a counter this kernel does not have).
-uint64_t KeyedOrZero(const std::string& text, const std::string& key);
+std::optional<uint64_t> FindKeyedValue(std::string_view text, std::string_view key);  // the same, no copies
 
 }  // namespace cloudcoop::sandbox::cgroup
 

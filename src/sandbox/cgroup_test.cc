@@ -232,11 +232,22 @@ TEST_F(CgroupV2Test, JoinListsThePidAndUsageIsParsed) {
   EXPECT_EQ(counters->cpu_usec, usage->cpu_usec);
   EXPECT_EQ(counters->memory_bytes, usage->memory_bytes);
   EXPECT_EQ(counters->pids, usage->pids);
-  // What the idle supervisor reads every few seconds: the two limit counters.
-  auto hits = group->ReadLimitHits();
+  // What the idle supervisor reads every few seconds: the two limit counters, through descriptors.
+  auto hits = LimitHitCounters::Open(*group);
   ASSERT_TRUE(hits.ok()) << hits.status().ToString();
-  EXPECT_EQ(hits->oom_kills, usage->oom_kills);
-  EXPECT_EQ(hits->pids_max_hits, usage->pids_max_hits);
+  uint64_t oom = 99, pids = 99;
+  ASSERT_TRUE(hits->Read(&oom, &pids));
+  EXPECT_EQ(oom, usage->oom_kills);
+  EXPECT_EQ(pids, usage->pids_max_hits);
+  // Read again from the start, not where the last read ended.
+  {
+    UniqueFd f(open((root + "/cloudcoop/agent-1/pids.events").c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    ASSERT_TRUE(f.valid());
+    ASSERT_EQ(write(f.get(), "max 12\n", 7), 7);
+  }
+  ASSERT_TRUE(hits->Read(&oom, &pids));
+  EXPECT_EQ(pids, 12u);
+  EXPECT_EQ(oom, 1u);
 }
 
 TEST_F(CgroupV2Test, KillUsesCgroupKillAndCleanupRemovesTheGroup) {
@@ -381,8 +392,8 @@ TEST(CgroupLayoutTest, KeyedValuesAreLinesOfExactlyTwoWords) {
   EXPECT_FALSE(ParseKeyedValue("maxi 1\n", "max").ok()) << "a longer key";
   EXPECT_EQ(*ParseKeyedValue("max x\nmax 4\n", "max"), 4u) << "the first valid line";
   EXPECT_FALSE(ParseKeyedValue("", "max").ok());
-  EXPECT_EQ(KeyedOrZero("x 1\n", "oom_kill"), 0u);
-  EXPECT_EQ(KeyedOrZero("oom_kill 9\n", "oom_kill"), 9u);
+  EXPECT_FALSE(FindKeyedValue("x 1\n", "oom_kill").has_value());
+  EXPECT_EQ(FindKeyedValue(std::string_view("oom_kill 9\nnext 1", 11), "oom_kill"), 9u) << "a view of part of a buffer";
 }
 
 }  // namespace

@@ -229,14 +229,8 @@ class V1 : public Cgroup {
     return u;
   }
 
-  StatusOr<Usage> ReadLimitHits() override {
-    // As ReadUsage: a counter the kernel does not have (oom_kill before Linux 4.13) stays 0.
-    Usage u;
-    CC_ASSIGN_OR_RETURN(std::string oom, fs_.Read(JoinPath(Dir("memory"), "memory.oom_control")));
-    u.oom_kills = KeyedOrZero(oom, "oom_kill");
-    CC_ASSIGN_OR_RETURN(std::string events, fs_.Read(JoinPath(Dir("pids"), "pids.events")));
-    u.pids_max_hits = KeyedOrZero(events, "max");
-    return u;
+  LimitHitFiles LimitHitPaths() const override {
+    return {JoinPath(Dir("memory"), "memory.oom_control"), JoinPath(Dir("pids"), "pids.events")};
   }
 
   StatusOr<Usage> ReadUsage() override {

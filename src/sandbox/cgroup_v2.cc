@@ -184,14 +184,7 @@ class V2 : public Cgroup {
     return Counters(&cpu_stat);
   }
 
-  StatusOr<Usage> ReadLimitHits() override {
-    Usage u;
-    CC_ASSIGN_OR_RETURN(std::string events, fs_.Read(File("memory.events")));
-    u.oom_kills = KeyedOrZero(events, "oom_kill");
-    CC_ASSIGN_OR_RETURN(std::string pid_events, fs_.Read(File("pids.events")));
-    u.pids_max_hits = KeyedOrZero(pid_events, "max");
-    return u;
-  }
+  LimitHitFiles LimitHitPaths() const override { return {File("memory.events"), File("pids.events")}; }
 
   StatusOr<Usage> ReadUsage() override {
     std::string cpu_stat;

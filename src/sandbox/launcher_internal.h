@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -81,6 +82,9 @@ struct ParentCtx {
   pid_t child = -1;
   UniqueFd pidfd;
   std::unique_ptr<cgroup::Cgroup> cgroup;
+  // The idle loop's view of the cgroup's oom-kill and pids-limit counters (supervisor.cc).
+  std::optional<cgroup::LimitHitCounters> limit_hits;
+  bool limit_hits_opened = false;
   netns::Setup net;
   UniqueFd userns;
   std::set<Layer> degraded;
