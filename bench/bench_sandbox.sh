@@ -121,7 +121,7 @@ for ((i = 0; i < ${#commands[@]}; i += 3)); do
   printf '| %s | %.2f ms | %.0f |\n' "$name" "$cpu" "$cs"
 done
 
-echo "== idle supervisor (2.5 s after start: it trims itself after 2 s idle)"
+echo "== idle supervisor (2.5 s after start: it trims itself after 2 s idle; 8 s: after its first counter tick at 5 s)"
 "$bin" sandbox run --net none --name "bench-idle-$$" -- sleep 30 &
 sup=$!
 for _ in $(seq 100); do
@@ -129,6 +129,9 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 sleep 2.5
-grep -E 'VmRSS|RssAnon|RssFile' "/proc/$sup/status" | tr -s ' \t' ' ' | tr '\n' ';'
+echo -n "2.5 s: "; grep -E 'VmRSS|RssAnon|RssFile' "/proc/$sup/status" | tr -s ' \t' ' ' | tr '\n' ';'
+echo
+sleep 5.5
+echo -n "8 s: "; grep -E 'VmRSS|RssAnon|RssFile' "/proc/$sup/status" | tr -s ' \t' ' ' | tr '\n' ';'
 echo
 kill -TERM "$sup"; wait "$sup" || true
