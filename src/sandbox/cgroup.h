@@ -94,7 +94,7 @@ class Cgroup {
 
 // The two counters the idle supervisor watches every few seconds (oom_kills and pids_max_hits),
 // through descriptors opened once: a pread into a stack buffer and a scan per read, and so little
-// code to fault back in once the supervisor has dropped its start-up pages (ADR 0012).
+// code to fault back in once the supervisor has dropped its start-up pages (ADR 0016).
 class LimitHitCounters {
  public:
   static StatusOr<LimitHitCounters> Open(const Cgroup& group);
