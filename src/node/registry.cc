@@ -374,7 +374,8 @@ StatusOr<uint32_t> Registry::AllocateUid() const {
   if (!fd.valid()) return ErrnoError(errno, "open " + layout_.next_uid_file());
   if (pwrite(fd.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
       ftruncate(fd.get(), static_cast<off_t>(text.size())) != 0) {
-    return ErrnoError(errno, "write " + layout_.next_uid_file()).WithFix("check free space in " + layout_.root());
+    return ErrnoError(errno, "write " + layout_.next_uid_file())
+        .WithFix("check free space in " + layout_.root());
   }
   return static_cast<uint32_t>(next);
 }

@@ -244,9 +244,11 @@ StatusOr<LimitHitCounters> LimitHitCounters::Open(const Cgroup& group) {
   Cgroup::LimitHitFiles files = group.LimitHitPaths();
   LimitHitCounters c;
   c.oom_.Reset(open(files.oom.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!c.oom_.valid()) return LayerErrno(Layer::kCgroup, "open", files.oom, errno, "check the sandbox's cgroup");
+  if (!c.oom_.valid())
+    return LayerErrno(Layer::kCgroup, "open", files.oom, errno, "check the sandbox's cgroup");
   c.pids_.Reset(open(files.pids.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!c.pids_.valid()) return LayerErrno(Layer::kCgroup, "open", files.pids, errno, "check the sandbox's cgroup");
+  if (!c.pids_.valid())
+    return LayerErrno(Layer::kCgroup, "open", files.pids, errno, "check the sandbox's cgroup");
   return c;
 }
 

@@ -383,7 +383,8 @@ TEST(CgroupLayoutTest, CpuQuotaHasTheKernelsMinimum) {
 
 TEST(CgroupLayoutTest, KeyedValuesAreLinesOfExactlyTwoWords) {
   EXPECT_EQ(*ParseKeyedValue("nr_periods 5\nnr_throttled 3\n", "nr_throttled"), 3u);
-  EXPECT_EQ(*ParseKeyedValue("oom_kill_disable 0\nunder_oom 0\noom_kill 2", "oom_kill"), 2u) << "last line, no newline";
+  EXPECT_EQ(*ParseKeyedValue("oom_kill_disable 0\nunder_oom 0\noom_kill 2", "oom_kill"), 2u)
+      << "last line, no newline";
   EXPECT_EQ(*ParseKeyedValue("  max   7  \n", "max"), 7u) << "any run of spaces separates";
   EXPECT_FALSE(ParseKeyedValue("x 1\n", "y").ok());
   EXPECT_FALSE(ParseKeyedValue("max 7 8\n", "max").ok()) << "three words";
@@ -393,7 +394,8 @@ TEST(CgroupLayoutTest, KeyedValuesAreLinesOfExactlyTwoWords) {
   EXPECT_EQ(*ParseKeyedValue("max x\nmax 4\n", "max"), 4u) << "the first valid line";
   EXPECT_FALSE(ParseKeyedValue("", "max").ok());
   EXPECT_FALSE(FindKeyedValue("x 1\n", "oom_kill").has_value());
-  EXPECT_EQ(FindKeyedValue(std::string_view("oom_kill 9\nnext 1", 11), "oom_kill"), 9u) << "a view of part of a buffer";
+  EXPECT_EQ(FindKeyedValue(std::string_view("oom_kill 9\nnext 1", 11), "oom_kill"), 9u)
+      << "a view of part of a buffer";
 }
 
 }  // namespace

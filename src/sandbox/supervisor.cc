@@ -192,7 +192,8 @@ void FindCleanFileMappings(CleanMappings* out) {
     }
     if (candidate && StartsWith(line, "Anonymous:")) {
       candidate = false;
-      if (std::strtoull(line.c_str() + 10, nullptr, 10) != 0 || end <= start || out->n == CleanMappings::kMax) continue;
+      if (std::strtoull(line.c_str() + 10, nullptr, 10) != 0 || end <= start || out->n == CleanMappings::kMax)
+        continue;
       out->start[out->n] = start;
       out->end[out->n] = end;
       ++out->n;
