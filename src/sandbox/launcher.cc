@@ -219,7 +219,7 @@ Status ConfigureNet(ParentCtx& c) { return netns::ConfigureFromParent(c.net, *c.
 // go carries: the network and user namespaces (flagged in value), then the cgroup self-join fds;
 // the seccomp program as text.
 Status PrepareUserns(ParentCtx& c) {
-  CC_ASSIGN_OR_RETURN(c.userns, userns::PrepareInParent(c.lease.uid, c.lease.gid));
+  CC_ASSIGN_OR_RETURN(c.userns, userns::PrepareInParent(c.lease.uid, c.lease.gid, &c.userns_holder));
   return OkStatus();
 }
 
@@ -373,6 +373,7 @@ void WriteExitFile(const ParentCtx& c, bool launched, const Status& error) {
 // Undoes everything, in reverse, whatever happened.
 void Cleanup(ParentCtx& c, bool launched, const Status& error) {
   if (c.child > 0) KillAndReapInit(c);
+  userns::ReapHolder(&c.userns_holder);
   if (c.cgroup != nullptr && launched &&
       (c.options->collect_usage || !c.plan->exit_status_file.empty() || c.auditor != nullptr)) {
     auto usage = c.cgroup->ReadUsage();
@@ -459,6 +460,7 @@ StatusOr<RunResult> RunSandbox(const SandboxPlan& plan, const RunOptions& option
     if (!s.ok()) s = PreferInitError(ctx, s);
   }
   if (s.ok()) s = AwaitLaunch(ctx);
+  userns::ReapHolder(&ctx.userns_holder);  // long dead by now: the init has entered its namespace
   if (s.ok() && ctx.cgroup != nullptr && !ctx.degraded.count(Layer::kCgroup)) {
     s = InjectedFault(options, "cgroup.outside", Layer::kCgroup);
     // The init read its membership back itself before starting the command; this second, outside

@@ -87,6 +87,7 @@ struct ParentCtx {
   bool limit_hits_opened = false;
   netns::Setup net;
   UniqueFd userns;
+  pid_t userns_holder = -1;  // the killed helper that made it, reaped after the launch
   std::set<Layer> degraded;
   ChildCtx child_ctx;
   std::unique_ptr<exec_audit::ExecAuditor> auditor;  // the audit log and exec capture (exec_audit.h)

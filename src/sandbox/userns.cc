@@ -29,36 +29,20 @@ Status WriteProcFile(pid_t pid, const char* name, const std::string& content) {
   return OkStatus();
 }
 
-// The helper shares the supervisor's memory and descriptor table (CLONE_VM | CLONE_FILES): it only
-// makes plain system calls. It enters a new user namespace at birth, opens a handle on it into the
-// shared table, tells the supervisor, and waits until the maps are written.
-struct Helper {
-  int report[2] = {-1, -1};   // helper -> supervisor: the handle is open
-  int release[2] = {-1, -1};  // supervisor -> helper: maps written, exit
-  int userns_fd = -1;
-  int err = 0;
-};
-
-int UsernsHelper(void* arg) {
-  auto* h = static_cast<Helper*>(arg);
-  h->userns_fd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
-  if (h->userns_fd < 0) h->err = errno;
-  char c = 0;
-  (void)!write(h->report[1], &c, 1);
-  (void)!read(h->release[0], &c, 1);
-  _exit(0);
+// The helper only holds the new user namespace for the moment the supervisor needs to open it and
+// write its maps, both through /proc/<pid>: a namespace exists from the clone on, before the child
+// ever runs, so nothing waits for it to run (a report and a release through pipes were two wake-ups
+// of a process on the other vCPU, most of this step's millisecond). It shares the supervisor's
+// memory (no copy of its page tables) and, should it be scheduled, only sleeps until it is killed.
+int HoldNamespace(void*) {
+  for (;;) pause();
 }
 
 }  // namespace
 
-StatusOr<UniqueFd> PrepareInParent(uint32_t uid, uint32_t gid) {
-  alignas(16) static char stack[32 * 1024];
-  Helper h;
-  if (pipe2(h.report, O_CLOEXEC) != 0 || pipe2(h.release, O_CLOEXEC) != 0) {
-    return LayerErrno(Layer::kUserns, "pipe2", "", errno, "raise the open-file limit");
-  }
-  UniqueFd r0(h.report[0]), r1(h.report[1]), s0(h.release[0]), s1(h.release[1]);
-  pid_t pid = clone(UsernsHelper, stack + sizeof stack, CLONE_NEWUSER | CLONE_VM | CLONE_FILES | SIGCHLD, &h);
+StatusOr<UniqueFd> PrepareInParent(uint32_t uid, uint32_t gid, pid_t* holder) {
+  alignas(16) static char stack[16 * 1024];
+  pid_t pid = clone(HoldNamespace, stack + sizeof stack, CLONE_NEWUSER | CLONE_VM | SIGCHLD, nullptr);
   if (pid < 0) {
     return LayerErrno(Layer::kUserns, "clone(CLONE_NEWUSER)", "", errno,
                       errno == ENOSPC
@@ -66,18 +50,27 @@ StatusOr<UniqueFd> PrepareInParent(uint32_t uid, uint32_t gid) {
                           : "enable user namespaces (CONFIG_USER_NS, user.max_user_namespaces > 0), or "
                             "pass --allow-degraded userns");
   }
-  char c;
-  ssize_t n = read(r0.get(), &c, 1);
-  Status s = n == 1 && h.err == 0 ? WriteMapsFromParent(pid, uid, gid)
-                                  : LayerErrno(Layer::kUserns, "open", "/proc/self/ns/user",
-                                               h.err ? h.err : EIO, "report this kernel configuration");
-  (void)!write(s1.get(), &c, 1);
-  int status = 0;
-  while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+  std::string ns = "/proc/" + std::to_string(pid) + "/ns/user";
+  UniqueFd fd(open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+  Status s = fd.valid() ? WriteMapsFromParent(pid, uid, gid)
+                        : LayerErrno(Layer::kUserns, "open", ns, errno, "report this kernel configuration");
+  // Killed now, reaped later (ReapHolder): waiting here would wait for it to be scheduled once,
+  // to exit, which on a busy machine is the longest part of this step.
+  kill(pid, SIGKILL);
+  *holder = pid;
+  if (!s.ok()) {
+    ReapHolder(holder);
+    return s;
   }
-  UniqueFd fd(h.userns_fd);
-  if (!s.ok()) return s;
   return fd;
+}
+
+void ReapHolder(pid_t* holder) {
+  if (*holder <= 0) return;
+  int status = 0;
+  while (waitpid(*holder, &status, __WALL) < 0 && errno == EINTR) {
+  }
+  *holder = -1;
 }
 
 Status ApplyInChild(int userns_fd) {

@@ -18,7 +18,10 @@ namespace cloudcoop::sandbox::userns {
 
 // Parent: creates the sandbox's user namespace, already mapped ("<uid> <uid> 1", "<gid> <gid> 1"),
 // with a short-lived helper process, while the init builds its mounts; returns a handle on it.
-StatusOr<UniqueFd> PrepareInParent(uint32_t uid, uint32_t gid);
+// The helper is killed but not waited for: *holder is its pid, for ReapHolder (-1 after an error).
+StatusOr<UniqueFd> PrepareInParent(uint32_t uid, uint32_t gid, pid_t* holder);
+// Waits for the killed helper (no-op when *holder <= 0) and sets *holder to -1.
+void ReapHolder(pid_t* holder);
 // Child: setns() into it (after the mounts: they need the host's root).
 Status ApplyInChild(int userns_fd);
 // "<uid> <uid> 1" into uid_map and "<gid> <gid> 1" into gid_map of a process in a new user namespace.
