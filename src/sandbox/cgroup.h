@@ -98,7 +98,8 @@ class Cgroup {
 class LimitHitCounters {
  public:
   static StatusOr<LimitHitCounters> Open(const Cgroup& group);
-  // False when a file cannot be read (the group is gone); a line the kernel lacks reads as 0.
+  // False when a file cannot be read (the group is gone, or Open was never called); a line the
+  // kernel lacks reads as 0.
   bool Read(uint64_t* oom_kills, uint64_t* pids_max_hits) const;
 
  private:

@@ -192,6 +192,9 @@ Status CreateCgroup(ParentCtx& c) {
     if (!fd.valid()) return LayerErrno(Layer::kCgroup, "open", path, errno, "check the cgroup filesystem");
     c.cgroup_join_fds.push_back(std::move(fd));
   }
+  // The two counters the idle supervisor reads on its tick (supervisor.cc), opened while the
+  // start-up code is still paged in.
+  CC_ASSIGN_OR_RETURN(c.limit_hits, cgroup::LimitHitCounters::Open(*c.cgroup));
   return OkStatus();
 }
 
@@ -279,8 +282,7 @@ const Step kAfterClone[] = {
      PrepareUserns},
     {{"cgroup.create", "supervisor", Layer::kCgroup,
       "create <cgroupfs>/<parent>/<name>, write cpu, memory (+swap) and pids limits, read them back; open "
-      "its "
-      "join files for the init"},
+      "its join files for the init and its oom-kill and pids-limit counters for the supervisor"},
      CreateCgroup},
     {{"seccomp.compile", "supervisor", Layer::kSeccomp, "compile the system-call filter (once per process)"},
      CompileSeccomp},

@@ -7,7 +7,6 @@
 #include <signal.h>
 
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -83,8 +82,7 @@ struct ParentCtx {
   UniqueFd pidfd;
   std::unique_ptr<cgroup::Cgroup> cgroup;
   // The idle loop's view of the cgroup's oom-kill and pids-limit counters (supervisor.cc).
-  std::optional<cgroup::LimitHitCounters> limit_hits;
-  bool limit_hits_opened = false;
+  cgroup::LimitHitCounters limit_hits;
   netns::Setup net;
   UniqueFd userns;
   pid_t userns_holder = -1;  // the killed helper that made it, reaped after the launch

@@ -225,21 +225,12 @@ int AuditTimeout(ParentCtx& ctx, int timeout) {
 void AuditTick(ParentCtx& ctx, int64_t* next_counters) {
   ctx.auditor->MaybeFlush();
   if (ctx.cgroup == nullptr) return;
-  // Opened on the first pass, right after the launch (before the start-up pages are dropped).
-  if (!ctx.limit_hits_opened) {
-    ctx.limit_hits_opened = true;
-    auto c = cgroup::LimitHitCounters::Open(*ctx.cgroup);
-    if (c.ok()) ctx.limit_hits.emplace(std::move(*c));
-  }
   int64_t now = NowMs();
   if (now < *next_counters) return;
   *next_counters = now + kCounterTickMs;
   // Two counters every tick; the whole usage (the limits the record names) only when one grew.
   cgroup::Usage hits;
-  if (ctx.limit_hits && ctx.limit_hits->Read(&hits.oom_kills, &hits.pids_max_hits) &&
-      !ctx.auditor->CountersGrew(hits)) {
-    return;
-  }
+  if (ctx.limit_hits.Read(&hits.oom_kills, &hits.pids_max_hits) && !ctx.auditor->CountersGrew(hits)) return;
   auto usage = ctx.cgroup->ReadUsage();
   if (usage.ok()) ctx.auditor->RecordCounters(*usage);
 }
