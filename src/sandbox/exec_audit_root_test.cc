@@ -713,10 +713,14 @@ TEST_F(ExecAuditTest, QueuedExecRecordsSurviveSigtermAndAKilledSandbox) {
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     // sh, 20 × true, touch, sleep.
     auto execs = Execs(name);
-    EXPECT_EQ(execs.size(), 23u) << name;
+    // On a mismatch, every record of the sandbox says which exec is missing and why.
+    std::string all;
+    for (const auto& r : Records(name, std::nullopt)) all += audit::SerializeRecord(r) + "\n";
+    EXPECT_EQ(execs.size(), 23u) << name << "\n" << all;
     auto exit = Lifecycle(name, "exit");
     ASSERT_EQ(exit.size(), 1u) << name;
     EXPECT_EQ(Int(exit[0], "exec_records"), 23) << name;
+    EXPECT_EQ(Int(exit[0], "execs_refused"), 0) << name;
     EXPECT_EQ(Int(exit[0], "signal"), kill_sandbox ? SIGKILL : SIGTERM) << name;
   }
   ExpectChainVerifies();

@@ -89,6 +89,41 @@ StatusOr<UniqueFd> OpenAndLock(const std::string& path, bool create, bool* busy)
   return fd;
 }
 
+// Claims `uid` on the host: an OFD write lock on byte <uid> of the claims file, on a description of
+// its own (released when the last descriptor of it closes, so a killed supervisor frees it too).
+// *busy when another sandbox, of whatever state directory, holds it.
+StatusOr<UniqueFd> ClaimOnHost(const std::string& claims_file, uint32_t uid, bool* busy) {
+  *busy = false;
+  UniqueFd fd(open(claims_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid() && errno == ENOENT) {
+    std::string dir = claims_file.substr(0, claims_file.rfind('/'));
+    Status s = MakeDirs(dir, 0700);
+    if (!s.ok()) {
+      return LayerError(Layer::kIds, s.code(), "create " + dir + ": " + s.message(),
+                        "run as root (the host-wide uid claims live in " + dir + ")");
+    }
+    fd.Reset(open(claims_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  }
+  if (!fd.valid()) {
+    return LayerErrno(Layer::kIds, "open", claims_file, errno,
+                      "run as root; the file must be a regular file (remove it if it is not)");
+  }
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = static_cast<off_t>(uid);
+  lock.l_len = 1;
+  if (fcntl(fd.get(), F_OFD_SETLK, &lock) != 0) {
+    if (errno == EAGAIN || errno == EACCES) {
+      *busy = true;
+      return LayerError(Layer::kIds, StatusCode::kAborted,
+                        "uid " + std::to_string(uid) + " is claimed in " + claims_file, "");
+    }
+    return LayerErrno(Layer::kIds, "fcntl(F_OFD_SETLK)", claims_file, errno, "report this");
+  }
+  return fd;
+}
+
 Status WriteContent(int fd, const std::string& path, const std::string& content) {
   if (ftruncate(fd, 0) != 0) return LayerErrno(Layer::kIds, "ftruncate", path, errno, "check disk space");
   if (pwrite(fd, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size())) {
@@ -100,7 +135,8 @@ Status WriteContent(int fd, const std::string& path, const std::string& content)
 }  // namespace
 
 StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string& owner,
-                                std::optional<uint32_t> fixed, uint32_t base, uint32_t count) {
+                                std::optional<uint32_t> fixed, uint32_t base, uint32_t count,
+                                const std::string& claims_file) {
   CC_RETURN_IF_ERROR(EnsureDirs(state_dir));
   CC_ASSIGN_OR_RETURN(UniqueFd lock, LockAllocations(state_dir));
   Lease lease;
@@ -108,6 +144,17 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
     lease.uid = *fixed;
     lease.path = JoinPath(UidsDir(state_dir), std::to_string(*fixed));
     bool busy = false;
+    auto claim = ClaimOnHost(claims_file, *fixed, &busy);
+    if (busy) {
+      return LayerError(Layer::kIds, StatusCode::kAborted,
+                        "uid " + std::to_string(*fixed) +
+                            " is in use by another running sandbox (of this or another state directory)",
+                        "two sandboxes never share a uid: stop the other one first (`cloudcoop check` lists "
+                        "it), or give the other state directory's agents another range "
+                        "(CLOUDCOOP_AGENT_UID_BASE)");
+    }
+    if (!claim.ok()) return claim.status();
+    lease.host_claim = std::move(*claim);
     auto fd = OpenAndLock(lease.path, /*create=*/false, &busy);
     if (!fd.ok() && !busy) fd = OpenAndLock(lease.path, /*create=*/true, &busy);
     if (busy) {
@@ -134,6 +181,10 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
       std::string path = JoinPath(UidsDir(state_dir), std::to_string(uid));
       bool busy = false;
       bool exists = used.count(static_cast<uint32_t>(uid)) != 0;
+      // Free in no other state directory either: claimed on the host first.
+      auto claim = ClaimOnHost(claims_file, static_cast<uint32_t>(uid), &busy);
+      if (busy) continue;
+      if (!claim.ok()) return claim.status();
       // An ephemeral allocation nobody holds is free: reuse its file rather than delete and create
       // one per start (ext4 allocates inodes slowly in a directory that churns files).
       auto fd = OpenAndLock(path, /*create=*/!exists, &busy);
@@ -146,6 +197,7 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
       lease.uid = static_cast<uint32_t>(uid);
       lease.path = path;
       lease.fd = std::move(*fd);
+      lease.host_claim = std::move(*claim);
       lease.ephemeral = true;
       break;
     }
@@ -163,6 +215,7 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
 void ReleaseInParent(Lease& lease) {
   // An ephemeral allocation's file stays: unlocked, it is free for the next start.
   lease.fd.Reset();
+  lease.host_claim.Reset();
 }
 
 StatusOr<uint32_t> ReserveForOwner(const std::string& state_dir, const std::string& owner, uint32_t base,

@@ -9,6 +9,9 @@
 //                    so "in use" is exactly "locked" and a killed supervisor frees it automatically;
 //                    an unlocked ephemeral file is a free uid (kept for reuse: no file churn)
 //   owners/<name>    symlink to the uid reserved for a persistent owner (an agent)
+// and, for the whole host whatever the state directory, /run/cloudcoop/uid-claims: a running
+// supervisor also holds an OFD write lock on the byte at offset <uid> of that one (empty) file, so
+// two state directories (CLOUDCOOP_STATE_DIR) never run two sandboxes under one uid.
 // See docs/adr/0008-sandbox-identity.md.
 #ifndef CLOUDCOOP_SANDBOX_IDS_H_
 #define CLOUDCOOP_SANDBOX_IDS_H_
@@ -24,19 +27,26 @@
 
 namespace cloudcoop::sandbox::ids {
 
-// A uid held for one running sandbox. The flock on `fd` is the claim.
+// The host-wide claims file (see above).
+inline constexpr char kHostClaimsFile[] = "/run/cloudcoop/uid-claims";
+
+// A uid held for one running sandbox. The flock on `fd` is the claim in the state directory; the
+// lock on `host_claim` is the claim on the host.
 struct Lease {
   uint32_t uid = 0;
   uint32_t gid = 0;
   bool ephemeral = true;  // removed at release (allocated for this run only)
   std::string path;
   UniqueFd fd;
+  UniqueFd host_claim;
 };
 
 // Takes `fixed` (an agent's reserved uid; it must be free or reserved for `owner`) or the lowest
-// free uid of [base, base+count) for this run. Fails if the uid is held by a running sandbox.
+// free uid of [base, base+count) for this run. Fails if the uid is held by a running sandbox of
+// this state directory or of any other (`claims_file`; tests pass their own).
 StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string& owner,
-                                std::optional<uint32_t> fixed, uint32_t base, uint32_t count);
+                                std::optional<uint32_t> fixed, uint32_t base, uint32_t count,
+                                const std::string& claims_file = kHostClaimsFile);
 // Drops the claim (an ephemeral uid's file stays, free for the next start).
 void ReleaseInParent(Lease& lease);
 

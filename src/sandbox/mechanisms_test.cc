@@ -3,6 +3,7 @@
 // once no_new_privs is set).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,8 +39,8 @@ int InChild(const std::function<int()>& fn) {
 
 TEST(IdsTest, LeasesTheLowestFreeUidAndNeverTheSameTwice) {
   TempDir tmp;
-  auto a = ids::AcquireInParent(tmp.path(), "a", std::nullopt, 2000000, 10);
-  auto b = ids::AcquireInParent(tmp.path(), "b", std::nullopt, 2000000, 10);
+  auto a = ids::AcquireInParent(tmp.path(), "a", std::nullopt, 2000000, 10, tmp.Sub("claims"));
+  auto b = ids::AcquireInParent(tmp.path(), "b", std::nullopt, 2000000, 10, tmp.Sub("claims"));
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(a->uid, 2000000u);
@@ -48,28 +49,82 @@ TEST(IdsTest, LeasesTheLowestFreeUidAndNeverTheSameTwice) {
   EXPECT_TRUE(PathExists(tmp.Sub("sandbox/uids/2000000")));
   ids::ReleaseInParent(*a);
   EXPECT_TRUE(PathExists(tmp.Sub("sandbox/uids/2000000"))) << "kept (unlocked = free) for reuse";
-  auto c = ids::AcquireInParent(tmp.path(), "c", std::nullopt, 2000000, 10);
+  auto c = ids::AcquireInParent(tmp.path(), "c", std::nullopt, 2000000, 10, tmp.Sub("claims"));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->uid, 2000000u) << "freed uids are reused";
 }
 
 TEST(IdsTest, AHeldFixedUidCannotBeLeasedTwice) {
   TempDir tmp;
-  auto a = ids::AcquireInParent(tmp.path(), "agent-1", 2000005u, 2000000, 10);
+  auto a = ids::AcquireInParent(tmp.path(), "agent-1", 2000005u, 2000000, 10, tmp.Sub("claims"));
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  auto b = ids::AcquireInParent(tmp.path(), "agent-2", 2000005u, 2000000, 10);
+  auto b = ids::AcquireInParent(tmp.path(), "agent-2", 2000005u, 2000000, 10, tmp.Sub("claims"));
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), StatusCode::kAborted);
   EXPECT_NE(b.status().message().find("in use by another running sandbox"), std::string::npos);
   ids::ReleaseInParent(*a);
-  EXPECT_TRUE(ids::AcquireInParent(tmp.path(), "agent-2", 2000005u, 2000000, 10).ok());
+  EXPECT_TRUE(ids::AcquireInParent(tmp.path(), "agent-2", 2000005u, 2000000, 10, tmp.Sub("claims")).ok());
+}
+
+// Two state directories (two CLOUDCOOP_STATE_DIR) on one host share the host's claims: they never
+// run two sandboxes under one uid.
+TEST(IdsTest, TwoStateDirectoriesNeverLeaseTheSameUid) {
+  TempDir one, two, host;
+  std::string claims = host.Sub("uid-claims");
+  auto a = ids::AcquireInParent(one.path(), "a", std::nullopt, 2000000, 10, claims);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = ids::AcquireInParent(two.path(), "b", std::nullopt, 2000000, 10, claims);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(a->uid, 2000000u);
+  EXPECT_EQ(b->uid, 2000001u) << "2000000 is free in the second directory but runs a sandbox of the first";
+  // A fixed uid (an agent's) held from the other directory is refused, naming both fixes.
+  auto c = ids::AcquireInParent(two.path(), "agent", 2000000u, 2000000, 10, claims);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kAborted);
+  EXPECT_NE(c.status().message().find("another state directory"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().fix().find("CLOUDCOOP_AGENT_UID_BASE"), std::string::npos) << c.status().fix();
+  // The refused attempts left nothing held: released, the uid goes to the other directory.
+  ids::ReleaseInParent(*a);
+  auto d = ids::AcquireInParent(two.path(), "agent", 2000000u, 2000000, 10, claims);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  // The claim is the lock, not a file per uid: one empty file whatever the number of uids.
+  struct stat st {};
+  ASSERT_EQ(stat(claims.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 0);
+}
+
+// A killed holder frees its claim (the lock goes with its last descriptor).
+TEST(IdsTest, AKilledHoldersHostClaimIsFree) {
+  TempDir one, two, host;
+  std::string claims = host.Sub("uid-claims");
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    auto a = ids::AcquireInParent(one.path(), "a", 2000003u, 2000000, 10, claims);
+    char c = a.ok() ? '1' : '0';
+    (void)!write(pipefd[1], &c, 1);
+    pause();
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(read(pipefd[0], &c, 1), 1);
+  ASSERT_EQ(c, '1');
+  EXPECT_FALSE(ids::AcquireInParent(two.path(), "b", 2000003u, 2000000, 10, claims).ok())
+      << "held by the child";
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  close(pipefd[0]);
+  close(pipefd[1]);
+  auto b = ids::AcquireInParent(two.path(), "b", 2000003u, 2000000, 10, claims);
+  EXPECT_TRUE(b.ok()) << b.status().ToString();
 }
 
 TEST(IdsTest, ExhaustedRangeIsAClearError) {
   TempDir tmp;
-  auto a = ids::AcquireInParent(tmp.path(), "a", std::nullopt, 2000000, 1);
+  auto a = ids::AcquireInParent(tmp.path(), "a", std::nullopt, 2000000, 1, tmp.Sub("claims"));
   ASSERT_TRUE(a.ok());
-  auto b = ids::AcquireInParent(tmp.path(), "b", std::nullopt, 2000000, 1);
+  auto b = ids::AcquireInParent(tmp.path(), "b", std::nullopt, 2000000, 1, tmp.Sub("claims"));
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), StatusCode::kResourceExhausted);
 }
@@ -82,15 +137,15 @@ TEST(IdsTest, ReservedUidsAreStablePerOwnerAndExclusive) {
   ASSERT_TRUE(u1.ok() && u2.ok() && again.ok());
   EXPECT_NE(*u1, *u2);
   EXPECT_EQ(*u1, *again);
-  auto wrong = ids::AcquireInParent(tmp.path(), "agent-2", *u1, 2000000, 10);
+  auto wrong = ids::AcquireInParent(tmp.path(), "agent-2", *u1, 2000000, 10, tmp.Sub("claims"));
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.status().message().find("reserved for \"agent-1\""), std::string::npos);
-  auto right = ids::AcquireInParent(tmp.path(), "agent-1", *u1, 2000000, 10);
+  auto right = ids::AcquireInParent(tmp.path(), "agent-1", *u1, 2000000, 10, tmp.Sub("claims"));
   ASSERT_TRUE(right.ok());
   EXPECT_FALSE(right->ephemeral);
   ids::ReleaseInParent(*right);
   EXPECT_TRUE(PathExists(tmp.Sub("sandbox/uids/" + std::to_string(*u1)))) << "a reservation outlives the run";
-  auto fresh = ids::AcquireInParent(tmp.path(), "x", std::nullopt, 2000000, 10);
+  auto fresh = ids::AcquireInParent(tmp.path(), "x", std::nullopt, 2000000, 10, tmp.Sub("claims"));
   ASSERT_TRUE(fresh.ok());
   EXPECT_NE(fresh->uid, *u1);
   EXPECT_NE(fresh->uid, *u2);
@@ -100,7 +155,7 @@ TEST(IdsTest, ReservedUidsAreStablePerOwnerAndExclusive) {
 
 TEST(IdsTest, StaleEphemeralAllocationsAreCollectedHeldOnesAreNot) {
   TempDir tmp;
-  auto held = ids::AcquireInParent(tmp.path(), "held", std::nullopt, 2000000, 10);
+  auto held = ids::AcquireInParent(tmp.path(), "held", std::nullopt, 2000000, 10, tmp.Sub("claims"));
   ASSERT_TRUE(held.ok());
   // A killed supervisor: its file stays, nobody holds the lock.
   ASSERT_TRUE(WriteFileAtomic(tmp.Sub("sandbox/uids/2000007"), "owner dead\nkind ephemeral\n").ok());
