@@ -282,6 +282,10 @@ class Operations {
   std::list<Running> running_;
 };
 
+// The keys that connect to the selected agent (model.cc, HandleTableKey).
+bool MayAttach(int key) { return key == kKeyEnter || key == 'c'; }
+constexpr Duration kHoldKeysForAttach = std::chrono::seconds(2);
+
 // Runs the attach argv on this terminal with the dashboard suspended.
 Status RunAttached(Terminal& term, ProcessRunner& runner, const std::string& agent, const std::vector<std::string>& argv) {
   term.Suspend();
@@ -360,11 +364,20 @@ Status RunDashboard(HostSource& source, const DashboardOptions& o) {
   draw(ThreadCpuNs());
 
   bool quit = false;
+  bool keys_left = false;
   while (!quit) {
     int timeout = -1;
     if (m.op || m.panic_op || m.attach) timeout = 100;
     else if (!m.message.text.empty()) timeout = 1000;
-    struct pollfd fds[3] = {{term.input_fd(), POLLIN, 0}, {queue.fd(), POLLIN, 0}, {term.resize_fd(), POLLIN, 0}};
+    if (keys_left) timeout = 0;
+    // While a connect is being prepared (its attach command resolved on another thread), typed keys
+    // stay in the terminal, where `tmux attach` reads them, as it would have had the user typed
+    // them after it started; for a bounded time, so that a slow preparation does not freeze the
+    // dashboard.
+    bool hold_keys = m.attach.has_value() && clock.Monotonic() - m.attach->started < kHoldKeysForAttach;
+    struct pollfd fds[3] = {{hold_keys ? -1 : term.input_fd(), POLLIN, 0},
+                            {queue.fd(), POLLIN, 0},
+                            {term.resize_fd(), POLLIN, 0}};
     int ready = poll(fds, 3, timeout);
     if (ready < 0 && errno != EINTR) return ErrnoError(errno, "wait for keys and updates in the dashboard");
     int64_t cpu_start = ThreadCpuNs();
@@ -376,7 +389,13 @@ Status RunDashboard(HostSource& source, const DashboardOptions& o) {
       // running operations still finish below.
       break;
     }
-    for (int key : term.ReadKeys()) events.push_back(Event::KeyPress(key, now));
+    // A key that may start a connect ends the batch, so that what was typed after it is left for the
+    // agent's session (above), not played to the dashboard once the client detaches. If the key
+    // did not connect, the rest is read at once on the next round.
+    bool more_keys = false;
+    if (!hold_keys) {
+      for (int key : term.ReadKeys(&MayAttach, &more_keys)) events.push_back(Event::KeyPress(key, now));
+    }
     for (Event& e : queue.Drain()) events.push_back(std::move(e));
     if (events.empty()) events.push_back(Event::Tick(now));
     for (size_t i = 0; i < events.size() && !quit; ++i) {
@@ -401,6 +420,7 @@ Status RunDashboard(HostSource& source, const DashboardOptions& o) {
         }
       }
     }
+    keys_left = more_keys;
     ops.JoinFinished();
     if (!quit) draw(cpu_start);
   }

@@ -214,8 +214,9 @@ void Terminal::Invalidate() {
   clearok(curscr, TRUE);
 }
 
-std::vector<int> Terminal::ReadKeys() {
+std::vector<int> Terminal::ReadKeys(bool (*stop_after)(int), bool* stopped) {
   std::vector<int> keys;
+  if (stopped != nullptr) *stopped = false;
   if (suspended_) return keys;
   for (int i = 0; i < 256; ++i) {
     wint_t wc = 0;
@@ -223,6 +224,10 @@ std::vector<int> Terminal::ReadKeys() {
     if (rc == ERR) break;
     if (rc == KEY_CODE_YES && wc == KEY_RESIZE) continue;  // we follow SIGWINCH ourselves
     keys.push_back(TranslateKey(rc, wc));
+    if (stop_after != nullptr && stop_after(keys.back())) {
+      if (stopped != nullptr) *stopped = true;
+      break;
+    }
   }
   return keys;
 }

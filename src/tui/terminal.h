@@ -33,8 +33,10 @@ class Terminal {
   void Draw(const Screen& screen);
   // Repaints everything at the next Draw (Ctrl-L, after another program used the terminal).
   void Invalidate();
-  // Every key waiting (never blocks). Keys are model.h Key values or code points.
-  std::vector<int> ReadKeys();
+  // Every key waiting (never blocks), or those up to the first for which `stop_after` holds: the
+  // rest stay unread, for whoever reads the terminal next (*stopped says so). Keys are model.h Key
+  // values or code points.
+  std::vector<int> ReadKeys(bool (*stop_after)(int) = nullptr, bool* stopped = nullptr);
   // After SIGWINCH: reads the new size; true when it changed.
   bool TakeResize();
   // True once SIGTERM or SIGHUP arrived (the loop then quits: the terminal is given back, and a

@@ -130,7 +130,9 @@ TEST_F(DashboardHostTest, ConnectAndComeBack) {
   Pane& p = Open();
   p.WaitUntil([](const std::string& s) { return Has(s, "1 agent: 1 running"); });
   p.Keys({"Enter"});
-  p.WaitGone("a add");
+  // The agent session's status line is drawn once its client is attached and reads the keys; until
+  // then typed keys could still reach the dashboard (its screen may be between two frames).
+  p.WaitFor("[cloudcoop talker]");
   // Inside the agent's own tmux session: a shell running as the agent's uid.
   p.Type("echo marker-$((6*7)) uid=$(id -u)");
   p.Keys({"Enter"});
@@ -145,7 +147,7 @@ TEST_F(DashboardHostTest, ConnectAndComeBack) {
   // stripped, so also what the screen itself overwrote (text before a carriage return; the pane's
   // scroll-back shows only what the screen ended with).
   p.Keys({"Enter"});
-  p.WaitGone("a add");
+  p.WaitFor("[cloudcoop talker]");
   p.Type("printf 'overwritten-%s\\r%s\\n' $((6*7)) SHOWN-ON-SCREEN-ONLY-THIS-LINE");
   p.Keys({"Enter"});
   p.WaitFor("SHOWN-ON-SCREEN-ONLY-THIS-LINE");

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <regex>
 #include <thread>
 
@@ -238,7 +239,7 @@ TEST(TuiTmuxTest, ConnectAndComeBack) {
   Pane p(80, 24, Dashboard(f));
   p.WaitFor("gamma");
   p.Keys({"Enter"});
-  p.WaitGone("a add k kill");
+  p.WaitFor("[alpha]");  // the agent session's status line: its client is attached and reads keys
   p.Type("typed-into-the-agent");
   p.Keys({"Enter"});
   std::string attached = p.WaitFor("typed-into-the-agent\ntyped-into-the-agent");
@@ -247,6 +248,39 @@ TEST(TuiTmuxTest, ConnectAndComeBack) {
   std::string back = p.WaitFor("back from alpha (detached)");
   EXPECT_TRUE(Has(back, "a add k kill")) << back;
   EXPECT_FALSE(PathExists(f.Sub("exit-status"))) << "the dashboard still runs";
+}
+
+// Keys typed right after the connect key (one write, so the dashboard sees them in one read) go to
+// the agent's session, as with `tmux attach`; they are not played to the dashboard after detaching.
+TEST(TuiTmuxTest, KeysTypedRightAfterConnectGoToTheAgent) {
+  std::string agent_socket = UniqueSocketName("agent");
+  ProcessResult r =
+      Tmux(agent_socket, {"new-session", "-d", "-s", "alpha", "-x", "80", "-y", "24", "--", "/bin/cat"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct Cleanup {
+    std::string s;
+    ~Cleanup() {
+      Tmux(s, {"kill-server"});
+      RemoveSocketFile(s);
+    }
+  } cleanup{agent_socket};
+  Fixture f(std::string(kThree) + R"(, "attach_argv": ["tmux", "-L", ")" + agent_socket +
+            R"(", "-f", "/dev/null", "attach", "-t", "={name}"])");
+  Pane p(80, 24, Dashboard(f));
+  p.WaitFor("gamma");
+  // "typed-ahead": t, y, p, e (the audit view), d, a (the add form) ... were the dashboard to get them.
+  p.Keys({"Enter", "t", "y", "p", "e", "d", "-", "a", "h", "e", "a", "d", "Enter"});
+  bool arrived = false;
+  for (int i = 0; i < 600 && !arrived; ++i) {
+    arrived = Has(Tmux(agent_socket, {"capture-pane", "-p", "-t", "alpha"}).out, "typed-ahead");
+    if (!arrived) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_TRUE(arrived) << "the keys typed after Enter never reached the agent's session";
+  p.WaitFor("[alpha]");
+  p.Keys({"C-b", "d"});
+  std::string back = p.WaitFor("back from alpha (detached)");
+  EXPECT_TRUE(Has(back, "a add k kill")) << "the dashboard left its table: " << back;
+  EXPECT_FALSE(Has(back, "does nothing here")) << back;
 }
 
 TEST(TuiTmuxTest, ConnectFailureIsShownAndTheDashboardResumes) {
