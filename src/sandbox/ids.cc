@@ -124,12 +124,27 @@ StatusOr<UniqueFd> ClaimOnHost(const std::string& claims_file, uint32_t uid, boo
   return fd;
 }
 
+// Over the old content, then cut to length only if it was longer: truncating an ext4 file to zero
+// frees its block and costs about 0.4 ms, a twentieth of a sandbox start. (A torn write leaves at
+// worst a tail line ParseAllocation ignores.)
 Status WriteContent(int fd, const std::string& path, const std::string& content) {
-  if (ftruncate(fd, 0) != 0) return LayerErrno(Layer::kIds, "ftruncate", path, errno, "check disk space");
   if (pwrite(fd, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size())) {
     return LayerErrno(Layer::kIds, "pwrite", path, errno, "check disk space");
   }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return LayerErrno(Layer::kIds, "fstat", path, errno, "check the state directory");
+  if (st.st_size > static_cast<off_t>(content.size()) &&
+      ftruncate(fd, static_cast<off_t>(content.size())) != 0) {
+    return LayerErrno(Layer::kIds, "ftruncate", path, errno, "check disk space");
+  }
   return OkStatus();
+}
+
+// The allocation file's content, read through the descriptor that holds its lock.
+std::string ReadContent(int fd) {
+  char buf[512];
+  ssize_t n = pread(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 }  // namespace
@@ -164,8 +179,7 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
           "two sandboxes never share a uid: stop the other one first (`cloudcoop check` lists it)");
     }
     if (!fd.ok()) return fd.status();
-    auto text = ReadFile(lease.path);
-    AllocationFile a = ParseAllocation(text.ok() ? *text : "");
+    AllocationFile a = ParseAllocation(ReadContent(fd->get()));
     if (!a.owner.empty() && !a.ephemeral && a.owner != owner) {
       return LayerError(Layer::kIds, StatusCode::kAlreadyExists,
                         "uid " + std::to_string(*fixed) + " is reserved for \"" + a.owner + "\"",
@@ -189,10 +203,7 @@ StatusOr<Lease> AcquireInParent(const std::string& state_dir, const std::string&
       // one per start (ext4 allocates inodes slowly in a directory that churns files).
       auto fd = OpenAndLock(path, /*create=*/!exists, &busy);
       if (!fd.ok()) continue;  // held, or taken meanwhile
-      if (exists) {
-        auto text = ReadFile(path);
-        if (!text.ok() || !ParseAllocation(*text).ephemeral) continue;  // reserved for an owner
-      }
+      if (exists && !ParseAllocation(ReadContent(fd->get())).ephemeral) continue;  // reserved for an owner
       CC_RETURN_IF_ERROR(WriteContent(fd->get(), path, FormatAllocation(owner, true)));
       lease.uid = static_cast<uint32_t>(uid);
       lease.path = path;

@@ -120,6 +120,25 @@ TEST(IdsTest, AKilledHoldersHostClaimIsFree) {
   EXPECT_TRUE(b.ok()) << b.status().ToString();
 }
 
+// A reused allocation file is rewritten in place (no truncation to zero first) and cut to its new
+// length: nothing of a longer previous owner is left.
+TEST(IdsTest, AReusedAllocationFileHoldsExactlyTheNewOwner) {
+  TempDir tmp;
+  auto a = ids::AcquireInParent(tmp.path(), "a-rather-long-sandbox-name-from-before", std::nullopt, 2000000,
+                                10, tmp.Sub("claims"));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ids::ReleaseInParent(*a);
+  auto b = ids::AcquireInParent(tmp.path(), "b", std::nullopt, 2000000, 10, tmp.Sub("claims"));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->uid, 2000000u);
+  EXPECT_EQ(*ReadFile(tmp.Sub("sandbox/uids/2000000")), "owner b\nkind ephemeral\n");
+  ids::ReleaseInParent(*b);
+  auto c =
+      ids::AcquireInParent(tmp.path(), "a-longer-name-again", std::nullopt, 2000000, 10, tmp.Sub("claims"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(*ReadFile(tmp.Sub("sandbox/uids/2000000")), "owner a-longer-name-again\nkind ephemeral\n");
+}
+
 TEST(IdsTest, ExhaustedRangeIsAClearError) {
   TempDir tmp;
   auto a = ids::AcquireInParent(tmp.path(), "a", std::nullopt, 2000000, 1, tmp.Sub("claims"));
