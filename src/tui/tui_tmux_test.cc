@@ -221,21 +221,31 @@ TEST(TuiTmuxTest, Help) {
   p.WaitGone("─ keys ─");
 }
 
+// The "agent" for the connect tests: a session "alpha" running cat on a second private tmux server,
+// and a dashboard fixture whose attach command is a real `tmux attach` to it.
+struct CatAgent {
+  std::string socket = UniqueSocketName("agent");
+  CatAgent() {
+    ProcessResult r =
+        Tmux(socket, {"new-session", "-d", "-s", "alpha", "-x", "80", "-y", "24", "--", "/bin/cat"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  ~CatAgent() {
+    Tmux(socket, {"kill-server"});
+    RemoveSocketFile(socket);
+  }
+  std::string FixtureJson() const {
+    return std::string(kThree) + R"(, "attach_argv": ["tmux", "-L", ")" + socket +
+           R"(", "-f", "/dev/null", "attach", "-t", "={name}"])";
+  }
+  std::string Screen() { return Tmux(socket, {"capture-pane", "-p", "-t", "alpha"}).out; }
+};
+
 TEST(TuiTmuxTest, ConnectAndComeBack) {
   // The "agent" is a session on a second private tmux server; the dashboard attaches to it with a
   // real `tmux attach` and comes back when the client detaches (prefix, then d).
-  std::string agent_socket = UniqueSocketName("agent");
-  ProcessResult r = Tmux(agent_socket, {"new-session", "-d", "-s", "alpha", "-x", "80", "-y", "24", "--", "/bin/cat"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  struct Cleanup {
-    std::string s;
-    ~Cleanup() {
-      Tmux(s, {"kill-server"});
-      RemoveSocketFile(s);
-    }
-  } cleanup{agent_socket};
-  Fixture f(std::string(kThree) + R"(, "attach_argv": ["tmux", "-L", ")" + agent_socket +
-            R"(", "-f", "/dev/null", "attach", "-t", "={name}"])");
+  CatAgent agent;
+  Fixture f(agent.FixtureJson());
   Pane p(80, 24, Dashboard(f));
   p.WaitFor("gamma");
   p.Keys({"Enter"});
@@ -243,7 +253,7 @@ TEST(TuiTmuxTest, ConnectAndComeBack) {
   p.Type("typed-into-the-agent");
   p.Keys({"Enter"});
   std::string attached = p.WaitFor("typed-into-the-agent\ntyped-into-the-agent");
-  EXPECT_TRUE(Has(Tmux(agent_socket, {"capture-pane", "-p", "-t", "alpha"}).out, "typed-into-the-agent"));
+  EXPECT_TRUE(Has(agent.Screen(), "typed-into-the-agent"));
   p.Keys({"C-b", "d"});
   std::string back = p.WaitFor("back from alpha (detached)");
   EXPECT_TRUE(Has(back, "a add k kill")) << back;
@@ -253,26 +263,15 @@ TEST(TuiTmuxTest, ConnectAndComeBack) {
 // Keys typed right after the connect key (one write, so the dashboard sees them in one read) go to
 // the agent's session, as with `tmux attach`; they are not played to the dashboard after detaching.
 TEST(TuiTmuxTest, KeysTypedRightAfterConnectGoToTheAgent) {
-  std::string agent_socket = UniqueSocketName("agent");
-  ProcessResult r =
-      Tmux(agent_socket, {"new-session", "-d", "-s", "alpha", "-x", "80", "-y", "24", "--", "/bin/cat"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  struct Cleanup {
-    std::string s;
-    ~Cleanup() {
-      Tmux(s, {"kill-server"});
-      RemoveSocketFile(s);
-    }
-  } cleanup{agent_socket};
-  Fixture f(std::string(kThree) + R"(, "attach_argv": ["tmux", "-L", ")" + agent_socket +
-            R"(", "-f", "/dev/null", "attach", "-t", "={name}"])");
+  CatAgent agent;
+  Fixture f(agent.FixtureJson());
   Pane p(80, 24, Dashboard(f));
   p.WaitFor("gamma");
   // "typed-ahead": t, y, p, e (the audit view), d, a (the add form) ... were the dashboard to get them.
   p.Keys({"Enter", "t", "y", "p", "e", "d", "-", "a", "h", "e", "a", "d", "Enter"});
   bool arrived = false;
   for (int i = 0; i < 600 && !arrived; ++i) {
-    arrived = Has(Tmux(agent_socket, {"capture-pane", "-p", "-t", "alpha"}).out, "typed-ahead");
+    arrived = Has(agent.Screen(), "typed-ahead");
     if (!arrived) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   EXPECT_TRUE(arrived) << "the keys typed after Enter never reached the agent's session";
