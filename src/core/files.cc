@@ -46,6 +46,19 @@ Status WriteAll(int fd, std::string_view data, std::string_view what) {
   return OkStatus();
 }
 
+Status RewriteInPlace(int fd, std::string_view content, std::string_view what) {
+  if (pwrite(fd, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size())) {
+    return ErrnoError(errno, "write " + std::string(what));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return ErrnoError(errno, "stat " + std::string(what));
+  if (st.st_size > static_cast<off_t>(content.size()) &&
+      ftruncate(fd, static_cast<off_t>(content.size())) != 0) {
+    return ErrnoError(errno, "truncate " + std::string(what));
+  }
+  return OkStatus();
+}
+
 std::string JoinPath(std::string_view a, std::string_view b) {
   if (a.empty()) return std::string(b);
   if (!b.empty() && b.front() == '/') return std::string(b);

@@ -47,6 +47,11 @@ StatusOr<std::string> ReadFile(const std::string& path);
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0600);
 // Writes all of `data` to `fd`, retrying short writes and EINTR.
 Status WriteAll(int fd, std::string_view data, std::string_view what);
+// Replaces a small file's content in place: written over the old bytes at offset 0, then cut to
+// length only if the old content was longer. Neither a truncation to zero first (on ext4 it frees
+// the block: about 0.4 ms) nor a rename over the file (it starts writeback). A crash can tear the
+// write: for records their readers can recover from (a counter, a lock file's owner line).
+Status RewriteInPlace(int fd, std::string_view content, std::string_view what);
 // mkdir -p; directories it creates get `mode` (0700 by default). Existing ones are left as they are.
 Status MakeDirs(const std::string& path, mode_t mode = 0700);
 bool PathExists(const std::string& path);

@@ -372,11 +372,8 @@ StatusOr<uint32_t> Registry::AllocateUid() const {
   std::string text = std::to_string(next + 1) + "\n";
   UniqueFd fd(open(layout_.next_uid_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.valid()) return ErrnoError(errno, "open " + layout_.next_uid_file());
-  if (pwrite(fd.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
-      ftruncate(fd.get(), static_cast<off_t>(text.size())) != 0) {
-    return ErrnoError(errno, "write " + layout_.next_uid_file())
-        .WithFix("check free space in " + layout_.root());
-  }
+  Status w = RewriteInPlace(fd.get(), text, layout_.next_uid_file());
+  if (!w.ok()) return std::move(w).WithFix("check free space in " + layout_.root());
   return static_cast<uint32_t>(next);
 }
 

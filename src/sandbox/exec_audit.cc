@@ -141,20 +141,16 @@ std::string CleanDots(const std::string& path) {
 std::string JoinExe(const std::string& dir, const std::string& path) { return CleanDots(dir + "/" + path); }
 
 // The notification ioctls take the filter's lock interruptibly: EINTR says nothing about the caller.
-bool IdValid(int listener, uint64_t id) {
+int NotifIoctl(int listener, unsigned long request, void* arg) {
   int r;
   do {
-    r = ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id);
-  } while (r != 0 && errno == EINTR);
-  return r == 0;
-}
-
-int SendResponse(int listener, seccomp_notif_resp* resp) {
-  int r;
-  do {
-    r = ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+    r = ioctl(listener, request, arg);
   } while (r != 0 && errno == EINTR);
   return r;
+}
+
+bool IdValid(int listener, uint64_t id) {
+  return NotifIoctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
 bool IsNotifyFd(int fd) {
@@ -497,7 +493,7 @@ void ExecAuditor::Serve() {
     } else {
       resp->error = -EPERM;
     }
-    if (SendResponse(listener_.get(), resp) != 0 && errno != ENOENT) {
+    if (NotifIoctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) != 0 && errno != ENOENT) {
       CC_LOG_ERROR("sandbox %s: SECCOMP_IOCTL_NOTIF_SEND failed: %s", agent_.c_str(), strerror(errno));
     }
     if (record) {
@@ -547,7 +543,7 @@ void ExecAuditor::Deny(const seccomp_notif& req) {
   auto* resp = reinterpret_cast<seccomp_notif_resp*>(resp_buf_.data());
   resp->id = req.id;
   resp->error = -EPERM;
-  if (SendResponse(listener_.get(), resp) != 0 && errno != ENOENT) {
+  if (NotifIoctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp) != 0 && errno != ENOENT) {
     CC_LOG_ERROR("sandbox %s: SECCOMP_IOCTL_NOTIF_SEND (denial) failed: %s", agent_.c_str(), strerror(errno));
   }
   const char* name = seccomp::DeniedName(nr);

@@ -161,11 +161,8 @@ StatusOr<UniqueFd> ClaimInParent(const std::string& state_dir, const RunningReco
 }
 
 Status Update(int fd, const RunningRecord& record) {
-  std::string text = ToJson(record);
-  if (pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
-      ftruncate(fd, static_cast<off_t>(text.size())) != 0) {
-    return LayerErrno(Layer::kState, "pwrite", "running record of " + record.name, errno, "check disk space");
-  }
+  Status s = RewriteInPlace(fd, ToJson(record), "running record of " + record.name);
+  if (!s.ok()) return LayerError(Layer::kState, s.code(), s.message(), "check disk space");
   return OkStatus();
 }
 
