@@ -107,6 +107,16 @@ TEST(IdsTest, AKilledHoldersHostClaimIsFree) {
     pause();
     _exit(0);
   }
+  // Killed and reaped however the test ends (a failed ASSERT returns early).
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{pid};
   char c = 0;
   ASSERT_EQ(read(pipefd[0], &c, 1), 1);
   ASSERT_EQ(c, '1');
@@ -114,6 +124,7 @@ TEST(IdsTest, AKilledHoldersHostClaimIsFree) {
       << "held by the child";
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
+  reaper.pid = -1;
   close(pipefd[0]);
   close(pipefd[1]);
   auto b = ids::AcquireInParent(two.path(), "b", 2000003u, 2000000, 10, claims);

@@ -282,8 +282,6 @@ class Operations {
   std::list<Running> running_;
 };
 
-// The keys that connect to the selected agent (model.cc, HandleTableKey).
-bool MayAttach(int key) { return key == kKeyEnter || key == 'c'; }
 constexpr Duration kHoldKeysForAttach = std::chrono::seconds(2);
 
 // Runs the attach argv on this terminal with the dashboard suspended.
@@ -394,7 +392,7 @@ Status RunDashboard(HostSource& source, const DashboardOptions& o) {
     // did not connect, the rest is read at once on the next round.
     bool more_keys = false;
     if (!hold_keys) {
-      for (int key : term.ReadKeys(&MayAttach, &more_keys)) events.push_back(Event::KeyPress(key, now));
+      for (int key : term.ReadKeys(&IsConnectKey, &more_keys)) events.push_back(Event::KeyPress(key, now));
     }
     for (Event& e : queue.Drain()) events.push_back(std::move(e));
     if (events.empty()) events.push_back(Event::Tick(now));

@@ -137,6 +137,10 @@ std::vector<Effect> HandleTableKey(Model& m, int key) {
     if (!av.ok) Refuse(m, key, av);
     return av.ok;
   };
+  if (IsConnectKey(key)) {
+    if (!act(Action::kConnect)) return {};
+    return StartOp(m, OpRequest{OpKind::kAttach, sel->name, {}, {}});
+  }
   switch (key) {
     case kKeyUp: MoveSelection(m, -1); return {};
     case 'j':
@@ -169,10 +173,6 @@ std::vector<Effect> HandleTableKey(Model& m, int key) {
         return {};
       }
       return StartOp(m, OpRequest{OpKind::kRestart, sel->name, {}, {}});
-    case kKeyEnter:
-    case 'c':
-      if (!act(Action::kConnect)) return {};
-      return StartOp(m, OpRequest{OpKind::kAttach, sel->name, {}, {}});
     case 'l':
       if (!act(Action::kTranscript)) return {};
       m.mode = Mode::kTranscript;
@@ -506,6 +506,8 @@ void ApplySnapshot(Model& m, const Snapshot& s) {
 }
 
 }  // namespace
+
+bool IsConnectKey(int key) { return key == kKeyEnter || key == 'c'; }
 
 std::string KeyName(int key) {
   switch (key) {

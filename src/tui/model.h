@@ -43,6 +43,8 @@ enum Key : int {
 
 // "k", "Enter", "Esc", "↑", ... for messages.
 std::string KeyName(int key);
+// The keys that connect to the selected agent from the table (Enter, c).
+bool IsConnectKey(int key);
 
 enum class Mode {
   kTable,
