@@ -88,9 +88,8 @@ Status Scrub(ChildCtx& c) {
 Status BuildRoot(ChildCtx& c) { return mountns::ApplyInChild(*c.plan, c.files, c.uid, c.gid); }
 Status VerifyRoot(ChildCtx& c) { return mountns::VerifyInChild(*c.plan); }
 
-Status CreateNet(ChildCtx& c) { return netns::CreateInChild(c.plan->net); }
 Status JoinNet(ChildCtx& c) {
-  Status s = netns::ApplyInChild(c.netns_fd);
+  Status s = netns::ApplyInChild(c.plan->net, c.netns_fd);
   if (c.netns_fd >= 0) close(c.netns_fd);
   c.netns_fd = -1;
   return s;
@@ -232,10 +231,6 @@ const Step kBeforeGo[] = {
     {{"pidns.arm", "init", Layer::kPidns, "arm SIGKILL on supervisor death (PR_SET_PDEATHSIG)"}, ArmDeath},
     {{"exec.scrub", "init", Layer::kExec, "wipe the supervisor's command line and environment from the init"},
      Scrub},
-    {{"netns.create", "init", Layer::kNetns,
-      "none: unshare a new network namespace and bring loopback up (an ioctl, no `ip`); egress: the "
-      "supervisor makes it; host: none"},
-     CreateNet},
     {{"mountns.apply", "init", Layer::kMountns,
       "build the new root (binds, /proc, /dev, /tmp, home, masks, protected paths) and pivot_root into it"},
      BuildRoot},
@@ -245,7 +240,8 @@ const Step kBeforeGo[] = {
 };
 
 const Step kAfterGo[] = {
-    {{"netns.apply", "init", Layer::kNetns, "egress: join the network namespace; none: already in its own; host: stay"},
+    {{"netns.apply", "init", Layer::kNetns,
+      "none, egress: join the network namespace the supervisor sent; host: stay"},
      JoinNet},
     {{"netns.verify", "init", Layer::kNetns,
       "read back: none sees only lo, up; egress sees lo and eth0 up and nothing else up"},

@@ -213,8 +213,26 @@ Status OutsidePid(ParentCtx& c) { return VerifyNamespace(c, "pid", Layer::kPidns
 Status OutsideIpc(ParentCtx& c) { return VerifyNamespace(c, "ipc", Layer::kIpcns); }
 Status OutsideUts(ParentCtx& c) { return VerifyNamespace(c, "uts", Layer::kUtsns); }
 
+Status StartNet(ParentCtx& c) {
+  if (!netns::NeedsNamespace(c.plan->net)) return OkStatus();
+  if (c.options->started_netns != nullptr) {
+    c.net_pending = c.options->started_netns;
+    return OkStatus();
+  }
+  CC_ASSIGN_OR_RETURN(c.net_pending, netns::Pending::Start());
+  return OkStatus();
+}
+// Egress configures its namespace before the go; none takes it as late as possible.
 Status PrepareNet(ParentCtx& c) {
-  CC_ASSIGN_OR_RETURN(c.net, netns::PrepareInParent(c.plan->net, c.plan->host_net_explicit));
+  if (c.plan->net == NetMode::kNone) return OkStatus();
+  CC_ASSIGN_OR_RETURN(c.net,
+                      netns::PrepareInParent(c.plan->net, c.plan->host_net_explicit, c.net_pending.get()));
+  return OkStatus();
+}
+Status CollectNet(ParentCtx& c) {
+  if (c.plan->net != NetMode::kNone) return OkStatus();
+  CC_ASSIGN_OR_RETURN(c.net,
+                      netns::PrepareInParent(c.plan->net, c.plan->host_net_explicit, c.net_pending.get()));
   return OkStatus();
 }
 Status ConfigureNet(ParentCtx& c) { return netns::ConfigureFromParent(c.net, *c.plan); }
@@ -245,6 +263,10 @@ Status Go(ParentCtx& c) {
 
 const Step kBeforeClone[] = {
     {{"plan.validate", "supervisor", Layer::kPlan, "validate the plan; root; single-threaded"}, Validate},
+    {{"netns.start", "supervisor", Layer::kNetns,
+      "none, egress: start a helper (sharing the supervisor's memory) that makes the network namespace and "
+      "brings loopback up (an ioctl, no `ip`) while everything below runs; host: none needed"},
+     StartNet},
     {{"audit.open", "supervisor", Layer::kAudit,
       "open the audit log (lifecycle and exec records); no log, no sandbox"},
      AuditOpen},
@@ -269,8 +291,8 @@ const Step kAfterClone[] = {
       "claim the running record (the name is unique among live sandboxes)"},
      Claim},
     {{"netns.prepare", "supervisor", Layer::kNetns,
-      "egress: create the network namespace (loopback up via ioctl); none: the init makes its own "
-      "(netns.create); host: none needed"},
+      "egress: collect the helper's network namespace and read back that it is new; none: collected at "
+      "netns.collect; host: refused unless asked for explicitly"},
      PrepareNet},
     {{"netns.configure", "supervisor", Layer::kNetns,
       "egress: check the host is prepared (else fail, naming `cloudcoop sandbox prepare-host`); veth pair "
@@ -295,8 +317,12 @@ const Step kAfterClone[] = {
      OutsideIpc},
     {{"utsns.outside", "supervisor", Layer::kUtsns, "read back from /proc: the init's uts namespace is new"},
      OutsideUts},
-    {{"audit.plan", "supervisor", Layer::kAudit, "record the plan (layers, limits, uid, binds) in the audit log"},
+    {{"audit.plan", "supervisor", Layer::kAudit,
+      "record the plan (layers, limits, uid, binds) in the audit log"},
      AuditPlan},
+    {{"netns.collect", "supervisor", Layer::kNetns,
+      "none: collect the helper's network namespace (usually long made) and read back that it is new"},
+     CollectNet},
     {{"supervisor.go", "supervisor", Layer::kSupervisor,
       "send go (network and user namespaces, cgroup join files, seccomp program) to the init"},
      Go},

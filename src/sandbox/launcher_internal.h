@@ -83,6 +83,9 @@ struct ParentCtx {
   std::unique_ptr<cgroup::Cgroup> cgroup;
   // The idle loop's view of the cgroup's oom-kill and pids-limit counters (supervisor.cc).
   cgroup::LimitHitCounters limit_hits;
+  // The helper making the network namespace (none, egress) from netns.start on; collected by
+  // netns.prepare (egress) or netns.collect (none).
+  std::shared_ptr<netns::Pending> net_pending;
   netns::Setup net;
   UniqueFd userns;
   pid_t userns_holder = -1;  // the killed helper that made it, reaped after the launch

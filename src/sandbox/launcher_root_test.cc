@@ -23,6 +23,7 @@
 #include "core/strings.h"
 #include "sandbox/control.h"
 #include "sandbox/ids.h"
+#include "sandbox/netns.h"
 #include "sandbox/plan.h"
 #include "sandbox/state.h"
 #include "testing/sandbox_harness.h"
@@ -106,6 +107,10 @@ class LauncherTest : public ::testing::Test {
           << c << " cgroup left";
     }
     EXPECT_FALSE(PathExists(ws + "/.mcp.json")) << "placeholder left";
+    // No helper (network namespace, user namespace) and no init outlives the start, reaped or not.
+    errno = 0;
+    EXPECT_EQ(waitpid(-1, nullptr, WNOHANG | __WALL), -1) << "a child process was left";
+    EXPECT_EQ(errno, ECHILD);
   }
 
   TempDir tmp;
@@ -185,6 +190,45 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, StepFailureTest, ::testing::ValuesIn(Injecta
                            }
                            return n;
                          });
+
+// The network namespace made in parallel (netns.start): new, only loopback, up; no helper left
+// whether or not it was taken, and nothing left open.
+TEST(NetnsPendingTest, TheNamespaceIsNewWithOnlyLoopbackUpAndNoHelperOutlivesItsOwner) {
+  ASSERT_EQ(geteuid(), 0u) << "this test needs root";
+  auto fds_before = ListDir("/proc/self/fd");
+  ASSERT_TRUE(fds_before.ok());
+  {
+    auto pending = netns::Pending::Start();
+    ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+    auto fd = (*pending)->Take();
+    ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+    struct stat mine, theirs;
+    ASSERT_EQ(stat("/proc/self/ns/net", &mine), 0);
+    ASSERT_EQ(fstat(fd->get(), &theirs), 0);
+    EXPECT_NE(mine.st_ino, theirs.st_ino) << "the helper's namespace is the caller's";
+    errno = 0;
+    EXPECT_EQ(waitpid(-1, nullptr, WNOHANG | __WALL), -1) << "the helper outlived Take()";
+    EXPECT_EQ(errno, ECHILD);
+    pid_t child = fork();
+    if (child == 0) {
+      bool ok = setns(fd->get(), CLONE_NEWNET) == 0 && netns::VerifyInChild(NetMode::kNone).ok();
+      _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "not exactly lo, up, in the new namespace";
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto untaken = netns::Pending::Start();  // dropped at once: its destructor waits for the helper
+    ASSERT_TRUE(untaken.ok()) << untaken.status().ToString();
+  }
+  errno = 0;
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG | __WALL), -1) << "a helper that was not taken outlived its owner";
+  EXPECT_EQ(errno, ECHILD);
+  auto fds_after = ListDir("/proc/self/fd");
+  ASSERT_TRUE(fds_after.ok());
+  EXPECT_EQ(fds_after->size(), fds_before->size()) << "a namespace descriptor was left open";
+}
 
 TEST_F(LauncherTest, ADegradedLayerIsReportedRecordedAndTheRestStillApplies) {
   SandboxPlan plan =

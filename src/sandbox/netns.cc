@@ -4,13 +4,17 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <new>
+#include <utility>
 
 #include "core/logging.h"
 #include "sandbox/layers.h"
@@ -18,70 +22,87 @@
 namespace cloudcoop::sandbox::netns {
 namespace {
 
-// Runs in a vfork-style helper (CLONE_VM | CLONE_VFORK | CLONE_FILES) that lives in the new
-// namespace: opens a handle on it into the shared fd table and brings loopback up. Only plain
-// system calls here; the supervisor is suspended until the helper exits.
-struct HelperResult {
+// The helper (Pending) shares the supervisor's memory, and so its thread's errno, which glibc's
+// wrappers write on a failure while the supervisor runs: it makes raw system calls only, and
+// writes nothing but its own Shared block.
+long RawSyscall(long n, long a = 0, long b = 0, long c = 0, long d = 0) {
+#if defined(__x86_64__)
+  long ret;
+  register long r10 asm("r10") = d;
+  asm volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+  return ret;
+#elif defined(__aarch64__)
+  register long x8 asm("x8") = n;
+  register long x0 asm("x0") = a;
+  register long x1 asm("x1") = b;
+  register long x2 asm("x2") = c;
+  register long x3 asm("x3") = d;
+  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+  return x0;
+#else
+#error "netns: add this architecture's system call instruction"
+#endif
+}
+
+}  // namespace
+
+struct Pending::Shared {
   int netns_fd = -1;
   int err = 0;
   const char* step = "";
 };
 
-// Brings loopback up in the calling task's network namespace; on failure returns errno and names
-// the step. Plain system calls only (it also runs in the vfork-style helper below).
-int LoopbackUp(const char** step) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+namespace {
+
+constexpr size_t kHelperStack = 64 * 1024;
+
+// Brings loopback up in the calling task's network namespace with raw system calls; on failure
+// returns errno and names the step.
+__attribute__((no_sanitize("address"))) int LoopbackUp(const char** step) {
+  long s = RawSyscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) {
     *step = "socket(AF_INET)";
-    return errno;
+    return static_cast<int>(-s);
   }
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  ifreq ifr;
+  for (size_t i = 0; i < sizeof ifr; ++i) reinterpret_cast<volatile char*>(&ifr)[i] = 0;
+  ifr.ifr_name[0] = 'l';
+  ifr.ifr_name[1] = 'o';
   int err = 0;
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
-    err = errno;
+  long r = RawSyscall(SYS_ioctl, s, SIOCGIFFLAGS, reinterpret_cast<long>(&ifr));
+  if (r < 0) {
+    err = static_cast<int>(-r);
     *step = "ioctl(SIOCGIFFLAGS) lo";
   } else {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
-      err = errno;
+    r = RawSyscall(SYS_ioctl, s, SIOCSIFFLAGS, reinterpret_cast<long>(&ifr));
+    if (r < 0) {
+      err = static_cast<int>(-r);
       *step = "ioctl(SIOCSIFFLAGS) lo up";
     }
   }
-  close(s);
+  RawSyscall(SYS_close, s);
   return err;
 }
 
-int NewNetnsHelper(void* arg) {
-  auto* r = static_cast<HelperResult*>(arg);
-  r->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (r->netns_fd < 0) {
-    r->err = errno;
-    r->step = "open /proc/self/ns/net";
-    _exit(1);
+// The helper: a new network namespace, a handle on it in the shared descriptor table, loopback up.
+__attribute__((no_sanitize("address"))) int MakeNamespace(void* arg) {
+  auto* out = static_cast<Pending::Shared*>(arg);
+  long r = RawSyscall(SYS_unshare, CLONE_NEWNET);
+  if (r < 0) {
+    out->err = static_cast<int>(-r);
+    out->step = "unshare(CLONE_NEWNET)";
+    return 1;
   }
-  r->err = LoopbackUp(&r->step);
-  _exit(r->err == 0 ? 0 : 1);
-}
-
-StatusOr<UniqueFd> NewNamespaceWithLoopback() {
-  alignas(16) static char stack[64 * 1024];
-  HelperResult result;
-  pid_t pid = clone(NewNetnsHelper, stack + sizeof stack,
-                    CLONE_NEWNET | CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &result);
-  if (pid < 0) {
-    return LayerErrno(Layer::kNetns, "clone(CLONE_NEWNET)", "", errno,
-                      errno == ENOSPC ? "raise /proc/sys/user/max_net_namespaces" : "run as root");
+  r = RawSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/proc/self/ns/net"), O_RDONLY | O_CLOEXEC);
+  if (r < 0) {
+    out->err = static_cast<int>(-r);
+    out->step = "open /proc/self/ns/net";
+    return 1;
   }
-  int status = 0;
-  while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
-  }
-  UniqueFd fd(result.netns_fd);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return LayerErrno(Layer::kNetns, result.step, "(new network namespace)", result.err ? result.err : EIO,
-                      "report this kernel configuration");
-  }
-  return fd;
+  out->netns_fd = static_cast<int>(r);
+  out->err = LoopbackUp(&out->step);
+  return out->err == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -92,27 +113,78 @@ uint64_t NamespaceInode(const std::string& proc_pid, const char* ns) {
   return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
 }
 
-StatusOr<Setup> PrepareInParent(NetMode mode, bool host_explicit) {
+StatusOr<std::unique_ptr<Pending>> Pending::Start() {
+  void* stack =
+      mmap(nullptr, kHelperStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return LayerErrno(Layer::kNetns, "mmap", "(helper stack)", errno, "free some memory");
+  std::unique_ptr<Pending> p(new Pending);
+  p->stack_ = stack;
+  p->shared_ = new (stack) Shared;  // the bottom of the mapping; the stack grows down from its top
+  // No exit signal: nothing but Wait() ever learns of the helper's end.
+  pid_t pid =
+      clone(MakeNamespace, static_cast<char*>(stack) + kHelperStack, CLONE_VM | CLONE_FILES, p->shared_);
+  if (pid < 0) {
+    return LayerErrno(Layer::kNetns, "clone", "(network namespace helper)", errno, "raise the process limit");
+  }
+  p->pid_ = pid;
+  return p;
+}
+
+void Pending::Wait() {
+  if (pid_ <= 0) return;
+  while (waitpid(pid_, &wait_status_, __WALL) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+StatusOr<UniqueFd> Pending::Take() {
+  Wait();
+  UniqueFd fd(std::exchange(shared_->netns_fd, -1));
+  if (!WIFEXITED(wait_status_) || WEXITSTATUS(wait_status_) != 0) {
+    return LayerErrno(Layer::kNetns, shared_->step, "(new network namespace)",
+                      shared_->err ? shared_->err : EIO,
+                      shared_->err == ENOSPC ? "raise /proc/sys/user/max_net_namespaces"
+                                             : "run as root on a kernel with CONFIG_NET_NS=y");
+  }
+  struct stat mine, theirs;
+  if (stat("/proc/self/ns/net", &mine) != 0 || fstat(fd.get(), &theirs) != 0 ||
+      mine.st_ino == theirs.st_ino) {
+    return LayerVerifyError(Layer::kNetns, "the new network namespace is the supervisor's (or unreadable)",
+                            "report this");
+  }
+  return fd;
+}
+
+Pending::~Pending() {
+  Wait();
+  if (shared_ != nullptr && shared_->netns_fd >= 0) close(shared_->netns_fd);
+  if (stack_ != nullptr) munmap(stack_, kHelperStack);
+}
+
+bool NeedsNamespace(NetMode mode) { return mode == NetMode::kNone || mode == NetMode::kEgress; }
+
+StatusOr<Setup> PrepareInParent(NetMode mode, bool host_explicit, Pending* pending) {
   Setup setup;
   setup.mode = mode;
-  switch (mode) {
-    case NetMode::kNone:
-      return setup;  // the init makes its own (CreateInChild), in parallel with the supervisor
-
-    case NetMode::kHost:
-      if (!host_explicit) {
-        return LayerError(Layer::kNetns, StatusCode::kInvalidArgument,
-                          "network mode host was not asked for explicitly",
-                          "pass --net host, or use --net none");
-      }
-      return setup;
-    case NetMode::kEgress: {
-      CC_ASSIGN_OR_RETURN(setup.netns, NewNamespaceWithLoopback());
-      return setup;
+  if (mode == NetMode::kHost) {
+    if (!host_explicit) {
+      return LayerError(Layer::kNetns, StatusCode::kInvalidArgument,
+                        "network mode host was not asked for explicitly",
+                        "pass --net host, or use --net none");
     }
+    return setup;
   }
-  return LayerError(Layer::kNetns, StatusCode::kInvalidArgument, "unknown network mode",
-                    "use none, egress or host");
+  if (!NeedsNamespace(mode)) {
+    return LayerError(Layer::kNetns, StatusCode::kInvalidArgument, "unknown network mode",
+                      "use none, egress or host");
+  }
+  if (pending == nullptr) {
+    return LayerError(Layer::kNetns, StatusCode::kInternal, "no network namespace was started (netns.start)",
+                      "report this");
+  }
+  CC_ASSIGN_OR_RETURN(setup.netns, pending->Take());
+  return setup;
 }
 
 Status ConfigureFromParent(Setup& setup, const SandboxPlan& plan) {
@@ -138,20 +210,12 @@ void ProcessPollFds(Setup& setup, const std::vector<pollfd>& fds) {
 
 int PollTimeoutMs(const Setup& setup) { return setup.egress ? setup.egress->relay().NextTimeoutMs() : -1; }
 
-Status CreateInChild(NetMode mode) {
-  if (mode != NetMode::kNone) return OkStatus();
-  if (unshare(CLONE_NEWNET) != 0) {
-    return LayerErrno(Layer::kNetns, "unshare(CLONE_NEWNET)", "", errno,
-                      errno == ENOSPC ? "raise /proc/sys/user/max_net_namespaces" : "run as root");
+Status ApplyInChild(NetMode mode, int netns_fd) {
+  if (!NeedsNamespace(mode)) return OkStatus();
+  if (netns_fd < 0) {
+    return LayerError(Layer::kNetns, StatusCode::kInternal, "no network namespace arrived with go",
+                      "report this");
   }
-  const char* step = "";
-  int err = LoopbackUp(&step);
-  if (err != 0) return LayerErrno(Layer::kNetns, step, "(new network namespace)", err, "report this kernel configuration");
-  return OkStatus();
-}
-
-Status ApplyInChild(int netns_fd) {
-  if (netns_fd < 0) return OkStatus();
   if (setns(netns_fd, CLONE_NEWNET) != 0) {
     return LayerErrno(Layer::kNetns, "setns(CLONE_NEWNET)", "", errno, "report this");
   }
