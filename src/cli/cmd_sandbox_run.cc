@@ -11,7 +11,6 @@
 #include "config/loader.h"
 #include "core/strings.h"
 #include "sandbox/launcher.h"
-#include "sandbox/netns.h"
 #include "sandbox/plan.h"
 
 extern char** environ;
@@ -90,15 +89,6 @@ StatusOr<PlanRequest> RequestFromFlags(Invocation& inv) {
 }
 
 int RunSandboxRun(Invocation& inv) {
-  // The network namespace takes the kernel about as long as loading the configuration and
-  // building the plan: start it first, in parallel (for the default egress and for none; a start
-  // that fails here is retried, and reported, by the launcher).
-  std::shared_ptr<sandbox::netns::Pending> netns;
-  auto net = inv.Value("net");
-  if (geteuid() == 0 && !inv.Has("plan") && (!net.has_value() || *net == "none" || *net == "egress")) {
-    auto started = sandbox::netns::Pending::Start();
-    if (started.ok()) netns = std::move(*started);
-  }
   auto config = inv.Config();
   if (!config.ok()) return inv.Fail(config.status());
   auto req = RequestFromFlags(inv);
@@ -114,7 +104,6 @@ int RunSandboxRun(Invocation& inv) {
     return inv.UsageError("--json applies to --plan only (the command's own output is not captured)");
   inv.out().flush();
   sandbox::RunOptions options;
-  options.started_netns = std::move(netns);
   options.on_degraded = [&inv](const std::string& what) {
     inv.err() << "cloudcoop: WARNING: sandbox layer DEGRADED (--allow-degraded): " << what << "\n";
     inv.err().flush();

@@ -215,10 +215,6 @@ Status OutsideUts(ParentCtx& c) { return VerifyNamespace(c, "uts", Layer::kUtsns
 
 Status StartNet(ParentCtx& c) {
   if (!netns::NeedsNamespace(c.plan->net)) return OkStatus();
-  if (c.options->started_netns != nullptr) {
-    c.net_pending = c.options->started_netns;
-    return OkStatus();
-  }
   CC_ASSIGN_OR_RETURN(c.net_pending, netns::Pending::Start());
   return OkStatus();
 }

@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,10 +23,6 @@
 #include "sandbox/plan.h"
 
 namespace cloudcoop::sandbox {
-
-namespace netns {
-class Pending;
-}
 
 struct ChecklistStep {
   std::string_view id;     // stable: "landlock.apply"
@@ -47,11 +42,6 @@ struct RunOptions {
   // Read the cgroup's final counters into RunResult::usage (always done when the plan has an exit
   // status file).
   bool collect_usage = false;
-  // A network namespace the caller started making (netns::Pending::Start) before it loaded its
-  // configuration, so that the kernel's millisecond for it overlaps that work; netns.start starts
-  // one itself when this is empty. Used for none and egress; dropped (and its helper waited for)
-  // for host.
-  std::shared_ptr<netns::Pending> started_netns;
   // Fault injection for tests: the step with this id fails with `fail_errno` as if its system
   // call had. Never set by the CLI.
   std::string fail_step;

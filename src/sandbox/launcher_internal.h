@@ -85,7 +85,7 @@ struct ParentCtx {
   cgroup::LimitHitCounters limit_hits;
   // The helper making the network namespace (none, egress) from netns.start on; collected by
   // netns.prepare (egress) or netns.collect (none).
-  std::shared_ptr<netns::Pending> net_pending;
+  std::unique_ptr<netns::Pending> net_pending;
   netns::Setup net;
   UniqueFd userns;
   pid_t userns_holder = -1;  // the killed helper that made it, reaped after the launch
