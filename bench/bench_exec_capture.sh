@@ -4,7 +4,8 @@
 #   loop   a shell loop running N short programs (/bin/true), default 2,000
 #   make   `make -j2` of a small C project (40 files + link), cleaned before each run
 # Both sandboxes are identical (--net none, the same limits) except --no-exec-capture. Prints the
-# means, the on/off ratios and how many exec records one run of each workload wrote.
+# means, the on/off ratios and how many exec records one run of each workload wrote, then the cost
+# of a bare notification round trip (cloudcoop_notify_roundtrip), the floor of any synchronous capture.
 # Usage: bench/bench_exec_capture.sh [BUILD_DIR] [RUNS] [N]
 set -euo pipefail
 build=$(realpath "${1:-build}")
@@ -91,3 +92,10 @@ for label, script, warm in (("loop", loop, 2), ("make", mk, 1)):
         line += f", extra per exec = {(statistics.median(on) - statistics.median(off)) / n * 1e6:.1f} µs (medians)"
     print(line, flush=True)
 PY
+
+# The floor of any synchronous capture on this machine: one notification round trip with a
+# listener that reads and records nothing (bench/notify_roundtrip.cc).
+if [[ -x $build/bench/cloudcoop_notify_roundtrip ]]; then
+  "$build/bench/cloudcoop_notify_roundtrip" 20000
+  "$build/bench/cloudcoop_notify_roundtrip" 20000 --same-cpu
+fi
