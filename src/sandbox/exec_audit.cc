@@ -96,29 +96,72 @@ bool ReadString(int pid, uint64_t addr, size_t max, std::string* out, bool* trun
 }
 
 // argv: the pointer array up to its NULL (counted up to kMaxCount so argc is right), the strings
-// of the first audit::kMaxArgs + 1 (ExecRecord bounds and marks the cut).
+// of the first audit::kMaxArgs + 1 (ExecRecord bounds and marks the cut). The strings' first bytes
+// come in one process_vm_readv for all of them (a compiler's exec has dozens of arguments, and a
+// call per string was most of the caller's wait): kFirstChunk bytes each, never past the end of
+// the string's page (an unmapped next page would fail the read). A string with no NUL there is read
+// on by itself; so is every string after one the batch could not read (the kernel stops there).
 void ReadArgv(int pid, uint64_t addr, std::vector<std::string>* argv) {
   constexpr size_t kMaxCount = 1 << 17;
-  size_t total = 0;
+  constexpr size_t kFirstChunk = 256;
+  size_t count = 0;
+  std::vector<uint64_t> strings;  // the addresses of the strings to read
   uint64_t ptrs[512];
-  while (addr != 0 && argv->size() < kMaxCount) {
+  bool done = false;
+  while (!done && addr != 0 && count < kMaxCount) {
     size_t room = (4096 - addr % 4096) / sizeof(uint64_t);
     if (room == 0) room = 1;
     size_t want = std::min<size_t>(room, std::size(ptrs));
     ssize_t n = ReadRemote(pid, ptrs, want * sizeof(uint64_t), addr);
-    if (n < static_cast<ssize_t>(sizeof(uint64_t))) return;
+    if (n < static_cast<ssize_t>(sizeof(uint64_t))) break;
     size_t got = static_cast<size_t>(n) / sizeof(uint64_t);
-    for (size_t i = 0; i < got; ++i) {
-      if (ptrs[i] == 0) return;
-      std::string arg;
-      if (argv->size() <= audit::kMaxArgs && total <= audit::kMaxArgvBytes) {
-        bool cut = false;
-        ReadString(pid, ptrs[i], audit::kMaxArgBytes + 1, &arg, &cut);
-        total += arg.size();
+    for (size_t i = 0; i < got && count < kMaxCount; ++i) {
+      if (ptrs[i] == 0) {
+        done = true;
+        break;
       }
-      argv->push_back(std::move(arg));
+      if (strings.size() <= audit::kMaxArgs) strings.push_back(ptrs[i]);
+      ++count;
     }
     addr += got * sizeof(uint64_t);
+  }
+  const size_t k = strings.size();  // at most kMaxArgs + 1 (257), under IOV_MAX
+  std::vector<char> chunks(k * kFirstChunk);
+  std::vector<iovec> local(k), remote(k);
+  for (size_t j = 0; j < k; ++j) {
+    size_t len = std::min<size_t>(kFirstChunk, 4096 - strings[j] % 4096);
+    local[j] = {chunks.data() + j * kFirstChunk, len};
+    remote[j] = {reinterpret_cast<void*>(strings[j]), len};
+  }
+  ssize_t batch = k == 0 ? 0 : process_vm_readv(pid, local.data(), k, remote.data(), k, 0);
+  // Which chunks arrived whole: the kernel fills them in order and stops at one it cannot read.
+  std::vector<bool> arrived(k, false);
+  size_t left = batch > 0 ? static_cast<size_t>(batch) : 0;
+  for (size_t j = 0; j < k && left >= local[j].iov_len; ++j) {
+    arrived[j] = true;
+    left -= local[j].iov_len;
+  }
+  size_t total = 0;
+  argv->reserve(count);
+  for (size_t j = 0; j < count; ++j) {
+    std::string arg;
+    if (j < k && total <= audit::kMaxArgvBytes) {
+      const size_t len = local[j].iov_len;
+      const char* chunk = static_cast<const char*>(local[j].iov_base);
+      const char* nul = arrived[j] ? static_cast<const char*>(std::memchr(chunk, '\0', len)) : nullptr;
+      if (nul != nullptr) {
+        arg.assign(chunk, static_cast<size_t>(nul - chunk));
+      } else if (arrived[j]) {
+        std::string rest;  // longer than the chunk, or going on into the next page
+        ReadString(pid, strings[j] + len, audit::kMaxArgBytes + 1 - len, &rest);
+        arg.assign(chunk, len);
+        arg += rest;
+      } else {
+        ReadString(pid, strings[j], audit::kMaxArgBytes + 1, &arg);
+      }
+      total += arg.size();
+    }
+    argv->push_back(std::move(arg));
   }
 }
 

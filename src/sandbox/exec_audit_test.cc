@@ -2,6 +2,7 @@
 // stopped caller (its memory has the parent's addresses), a directory tree for the sandbox's root.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/files.h"
 #include "core/strings.h"
@@ -127,6 +129,54 @@ TEST(ExecAuditCollectTest, PathAndArgvAreReadFromTheCallersMemory) {
   child.Reap();
   Captured gone;
   EXPECT_FALSE(CollectExec(INT_MAX - 1, __NR_execve, args, &gone)) << "no such process";
+}
+
+// The strings come in one batched read (ReadArgv): every edge of it must read as one string at a
+// time did. An unreadable pointer in the middle (the kernel stops the batch there), strings of
+// exactly the first chunk's size and around it, one ending right at a page whose next page is not
+// mapped, and more arguments than are kept.
+TEST(ExecAuditCollectTest, ArgvEdgesOfTheBatchedReadAreReadWhole) {
+  long page = sysconf(_SC_PAGESIZE);
+  // A mapped page followed by one that is not.
+  auto page_before_a_hole = [page]() -> char* {
+    void* p = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || munmap(static_cast<char*>(p) + page, page) != 0) return nullptr;
+    return static_cast<char*>(p);
+  };
+  char* tail_page = page_before_a_hole();
+  char* edge_page = page_before_a_hole();
+  ASSERT_NE(tail_page, nullptr);
+  ASSERT_NE(edge_page, nullptr);
+  // "tail" ends with its NUL at the last byte of its page; "edge" has no NUL before the hole.
+  std::string tail(40, 't');
+  memcpy(tail_page + page - tail.size() - 1, tail.c_str(), tail.size() + 1);
+  std::string edge(20, 'e');
+  memcpy(edge_page + page - edge.size(), edge.data(), edge.size());
+  std::string s255(255, 'a'), s256(256, 'b'), s257(257, 'c'), s600(600, 'd');
+  std::vector<const char*> argv = {"cc1", s255.c_str(), reinterpret_cast<const char*>(8), s256.c_str(),
+                                   s257.c_str(), tail_page + page - tail.size() - 1, s600.c_str(),
+                                   edge_page + page - edge.size()};
+  // A string cut by a hole keeps what could be read, as a read one string at a time did.
+  std::vector<std::string> want = {"cc1", s255, "", s256, s257, tail, s600, edge};
+  std::vector<std::string> many;
+  for (size_t i = 0; i < audit::kMaxArgs + 40; ++i) many.push_back("arg" + std::to_string(i));
+  for (const auto& m : many) argv.push_back(m.c_str());
+  argv.push_back(nullptr);
+  PausedChild child;
+  ASSERT_GT(child.pid(), 0);
+  const char* path = "/bin/cc1";
+  uint64_t args[6] = {reinterpret_cast<uint64_t>(path), reinterpret_cast<uint64_t>(argv.data()), 0, 0, 0, 0};
+  Captured c;
+  ASSERT_TRUE(CollectExec(child.pid(), __NR_execve, args, &c));
+  ASSERT_EQ(c.info.argv.size(), argv.size() - 1) << "argc counts every argument";
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(c.info.argv[i] == want[i]) << "argument " << i;
+  // The first kMaxArgs + 1 are read, the rest only counted.
+  for (size_t i = want.size(); i < c.info.argv.size(); ++i) {
+    const std::string expect = i <= audit::kMaxArgs ? many[i - want.size()] : "";
+    EXPECT_EQ(c.info.argv[i], expect) << "argument " << i;
+  }
+  munmap(tail_page, page);
+  munmap(edge_page, page);
 }
 
 TEST(ExecAuditCollectTest, MissingPathsAreLookedUpInsideTheSandboxsRoot) {
