@@ -42,37 +42,14 @@ void PinToCpu0() {
   if (sched_setaffinity(0, sizeof one, &one) != 0) perror("sched_setaffinity");
 }
 
-int SendFd(int sock, int fd) {
-  char dummy = 'f';
-  iovec iov{&dummy, 1};
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-int RecvFd(int sock) {
-  char dummy;
-  iovec iov{&dummy, 1};
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  if (recvmsg(sock, &msg, 0) != 1) return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+// The child's listener, copied into this process (pidfd_getfd: the child sends only its number).
+int TakeListener(pid_t child, int sock) {
+  int number = -1;
+  if (read(sock, &number, sizeof number) != sizeof number) return -1;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  if (pidfd < 0) return -1;
+  int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, number, 0));
+  close(pidfd);
   return fd;
 }
 
@@ -100,8 +77,9 @@ double Measure(Mode mode, int n, bool same_cpu, bool sync_wake = false) {
       long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                         mode == Mode::kNotify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &prog);
       if (fd < 0) _exit(3);
-      if (mode == Mode::kNotify && SendFd(sv[1], static_cast<int>(fd)) != 0) _exit(4);
-      if (mode == Mode::kNotify) close(static_cast<int>(fd));
+      // Kept open until the end: the parent copies it out of this process.
+      int number = static_cast<int>(fd);
+      if (mode == Mode::kNotify && write(sv[1], &number, sizeof number) != sizeof number) _exit(4);
     }
     for (int i = 0; i < n / 10; ++i) syscall(SYS_getppid);  // warm-up
     double t = NowUs();
@@ -114,7 +92,7 @@ double Measure(Mode mode, int n, bool same_cpu, bool sync_wake = false) {
   close(result[1]);
   if (same_cpu) PinToCpu0();
   if (mode == Mode::kNotify) {
-    int listener = RecvFd(sv[0]);
+    int listener = TakeListener(pid, sv[0]);
     if (listener < 0) return -1;
     if (sync_wake) {
       // SECCOMP_IOCTL_NOTIF_SET_FLAGS / SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6; old headers).
