@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -154,6 +155,12 @@ void Pending::Wait() {
 StatusOr<UniqueFd> Pending::Take() {
   Wait();
   UniqueFd fd(std::exchange(shared_->netns_fd, -1));
+  if (WIFSIGNALED(wait_status_)) {
+    return LayerError(Layer::kNetns, StatusCode::kAborted,
+                      std::string("the helper making the network namespace was killed by signal ") +
+                          sigabbrev_np(WTERMSIG(wait_status_)),
+                      "start the sandbox again");
+  }
   if (!WIFEXITED(wait_status_) || WEXITSTATUS(wait_status_) != 0) {
     return LayerErrno(Layer::kNetns, shared_->step, "(new network namespace)",
                       shared_->err ? shared_->err : EIO,
