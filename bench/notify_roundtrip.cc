@@ -90,7 +90,9 @@ double Measure(Mode mode, int n, bool same_cpu, bool sync_wake = false) {
   }
   close(sv[1]);
   close(result[1]);
-  if (same_cpu) PinToCpu0();
+  cpu_set_t before;
+  bool pinned = same_cpu && sched_getaffinity(0, sizeof before, &before) == 0;
+  if (pinned) PinToCpu0();
   if (mode == Mode::kNotify) {
     int listener = TakeListener(pid, sv[0]);
     if (listener < 0) return -1;
@@ -120,12 +122,7 @@ double Measure(Mode mode, int n, bool same_cpu, bool sync_wake = false) {
   waitpid(pid, &status, 0);
   close(sv[0]);
   close(result[0]);
-  if (same_cpu) {
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    for (int i = 0; i < CPU_SETSIZE; ++i) CPU_SET(i, &all);
-    sched_setaffinity(0, sizeof all, &all);
-  }
+  if (pinned) sched_setaffinity(0, sizeof before, &before);
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? per : -1;
 }
 

@@ -218,19 +218,15 @@ Status StartNet(ParentCtx& c) {
   CC_ASSIGN_OR_RETURN(c.net_pending, netns::Pending::Start());
   return OkStatus();
 }
-// Egress configures its namespace before the go; none takes it as late as possible.
-Status PrepareNet(ParentCtx& c) {
-  if (c.plan->net == NetMode::kNone) return OkStatus();
+// Egress configures its namespace before the go (netns.prepare); none takes it as late as possible
+// (netns.collect).
+Status TakeNet(ParentCtx& c) {
   CC_ASSIGN_OR_RETURN(c.net,
                       netns::PrepareInParent(c.plan->net, c.plan->host_net_explicit, c.net_pending.get()));
   return OkStatus();
 }
-Status CollectNet(ParentCtx& c) {
-  if (c.plan->net != NetMode::kNone) return OkStatus();
-  CC_ASSIGN_OR_RETURN(c.net,
-                      netns::PrepareInParent(c.plan->net, c.plan->host_net_explicit, c.net_pending.get()));
-  return OkStatus();
-}
+Status PrepareNet(ParentCtx& c) { return c.plan->net == NetMode::kNone ? OkStatus() : TakeNet(c); }
+Status CollectNet(ParentCtx& c) { return c.plan->net == NetMode::kNone ? TakeNet(c) : OkStatus(); }
 Status ConfigureNet(ParentCtx& c) { return netns::ConfigureFromParent(c.net, *c.plan); }
 
 // go carries: the network and user namespaces (flagged in value), then the cgroup self-join fds;

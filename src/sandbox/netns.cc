@@ -167,9 +167,9 @@ StatusOr<UniqueFd> Pending::Take() {
                       shared_->err == ENOSPC ? "raise /proc/sys/user/max_net_namespaces"
                                              : "run as root on a kernel with CONFIG_NET_NS=y");
   }
-  struct stat mine, theirs;
-  if (stat("/proc/self/ns/net", &mine) != 0 || fstat(fd.get(), &theirs) != 0 ||
-      mine.st_ino == theirs.st_ino) {
+  struct stat theirs;
+  uint64_t mine = NamespaceInode("self", "net");
+  if (mine == 0 || fstat(fd.get(), &theirs) != 0 || mine == static_cast<uint64_t>(theirs.st_ino)) {
     return LayerVerifyError(Layer::kNetns, "the new network namespace is the supervisor's (or unreadable)",
                             "report this");
   }
